@@ -1,0 +1,67 @@
+/*
+ * conf.h: the INI configuration of accounts.
+ *
+ *	# comment
+ *	[account work]
+ *	user = me@example.com
+ *	provider = microsoft
+ *	...
+ *
+ * Keys are those of DESIGN.md; an unknown key, a duplicate key or account,
+ * or a line that is neither is an error naming the file and line.
+ */
+#ifndef OA2_CONF_H
+#define OA2_CONF_H
+
+#include <stddef.h>
+
+#define OA2_CONFIG_MAX (1024 * 1024)
+#define OA2_CONFIG_LINE_MAX 4096
+
+enum oa2_key {
+	OA2_K_USER,
+	OA2_K_PROVIDER,
+	OA2_K_TENANT,
+	OA2_K_ISSUER,
+	OA2_K_AUTHORIZATION_ENDPOINT,
+	OA2_K_TOKEN_ENDPOINT,
+	OA2_K_DEVICE_AUTHORIZATION_ENDPOINT,
+	OA2_K_REVOCATION_ENDPOINT,
+	OA2_K_CLIENT_ID,
+	OA2_K_CLIENT_SECRET_FILE,
+	OA2_K_CLIENT_AUTH,
+	OA2_K_SCOPE,
+	OA2_K_FLOW,
+	OA2_K_STORE,
+	OA2_K_CA_FILE,
+	OA2_K_COUNT
+};
+
+struct oa2_account {
+	char *name;
+	char *v[OA2_K_COUNT]; /* NULL when not set */
+	int line;	      /* line of the [account] header */
+};
+
+struct oa2_config {
+	struct oa2_account *accounts;
+	size_t count;
+};
+
+const char *oa2_key_name(enum oa2_key k);
+
+/* Parse text[0..len).  On error, err holds "FILE:LINE: what". */
+int oa2_config_parse(const char *text, size_t len, const char *path,
+    struct oa2_config *cfg, char *err, size_t errsz);
+/* Read and parse a file (size-capped). */
+int oa2_config_load(
+    const char *path, struct oa2_config *cfg, char *err, size_t errsz);
+void oa2_config_free(struct oa2_config *cfg);
+
+const struct oa2_account *oa2_config_find(
+    const struct oa2_config *cfg, const char *name);
+/* Case-insensitive match on the account's user (mailbox). */
+const struct oa2_account *oa2_config_find_user(
+    const struct oa2_config *cfg, const char *mailbox);
+
+#endif

@@ -1,0 +1,208 @@
+/*
+ * errmap.c: provider errors to sentences.
+ *
+ * Sources: RFC 6749 5.2, RFC 8628 3.5, Microsoft's AADSTS list and
+ * Google's documented invalid_grant causes (see REFERENCES.md).  A code not
+ * in a table still yields a sentence that quotes the provider's own error.
+ *
+ * TRUST: the inputs are already printable and truncated (tokenresp.c).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "err.h"
+#include "errmap.h"
+
+struct aad_hint {
+	long code;
+	int class;
+	const char *text;
+};
+
+static const struct aad_hint aad_hints[] = {
+    {7000218, OA2_ERR_CLIENT,
+	"the app registration is a confidential client but no secret was "
+	"sent; set client_secret_file, or enable \"Allow public client "
+	"flows\" in Entra (Authentication blade)"},
+    {700025, OA2_ERR_CLIENT,
+	"the app is a public client but a secret was sent; remove "
+	"client_secret_file from the account"},
+    {90023, OA2_ERR_CLIENT,
+	"the app is a public client but a secret was sent; remove "
+	"client_secret_file from the account"},
+    {65001, OA2_ERR_CLIENT,
+	"consent for the mail permissions is missing; a user or an admin "
+	"must grant consent (use the admin-consent URL in "
+	"docs/microsoft365.md)"},
+    {90094, OA2_ERR_CLIENT,
+	"admin consent is required for these permissions; ask a tenant "
+	"admin to grant consent"},
+    {700016, OA2_ERR_CLIENT,
+	"the application was not found in this tenant; check client_id "
+	"and tenant"},
+    {50011, OA2_ERR_CLIENT,
+	"the redirect URI is not registered; add http://localhost as a "
+	"\"Mobile and desktop\" redirect URI in Entra"},
+    {500113, OA2_ERR_CLIENT,
+	"the app has no redirect URI; add http://localhost as a \"Mobile "
+	"and desktop\" redirect URI in Entra"},
+    {50076, OA2_ERR_AUTH,
+	"multi-factor authentication is required; use an interactive "
+	"login (flow = authorization_code or device_code)"},
+    {50079, OA2_ERR_AUTH,
+	"multi-factor authentication enrolment is required; use an "
+	"interactive login (flow = authorization_code or device_code)"},
+    {50126, OA2_ERR_AUTH, "wrong user name or password"},
+    {70008, OA2_ERR_AUTH,
+	"the refresh token has expired or was unused for too long (90 "
+	"days); log in again, and run 'sasl-oauth2 refresh --all' "
+	"regularly so it stays alive"},
+    {700082, OA2_ERR_AUTH,
+	"the refresh token expired after 90 days without use; log in "
+	"again, and run 'sasl-oauth2 refresh --all' regularly so it stays "
+	"alive"},
+    {70043, OA2_ERR_AUTH,
+	"a Conditional Access sign-in frequency policy ended the session; "
+	"log in again"},
+    {53003, OA2_ERR_AUTH,
+	"Conditional Access blocked the sign-in; ask the tenant admin "
+	"which policy applies"},
+    {54005, OA2_ERR_AUTH,
+	"the authorization code was already redeemed; log in again"},
+    {50194, OA2_ERR_CLIENT,
+	"the app is single-tenant; set tenant = your tenant ID or domain "
+	"instead of common"},
+    {9001023, OA2_ERR_CLIENT,
+	"client credentials need a tenant-specific endpoint; set tenant = "
+	"your tenant ID or domain"},
+    {7000215, OA2_ERR_CLIENT,
+	"the client secret is wrong; put the secret's Value (not its ID) "
+	"into client_secret_file"},
+    {7000222, OA2_ERR_CLIENT,
+	"the client secret has expired; create a new one in Entra "
+	"(Certificates & secrets) and update client_secret_file"},
+    {7000112, OA2_ERR_CLIENT, "the application is disabled in Entra"},
+};
+
+struct oauth_hint {
+	const char *error;
+	int class;
+	const char *text;
+};
+
+static const struct oauth_hint oauth_hints[] = {
+    {"invalid_grant", OA2_ERR_AUTH,
+	"the authorization was refused (expired or revoked refresh "
+	"token, or a password change); log in again"},
+    {"invalid_client", OA2_ERR_CLIENT,
+	"the identity provider did not accept the client; check "
+	"client_id, client_secret_file and client_auth"},
+    {"unauthorized_client", OA2_ERR_CLIENT,
+	"the client may not use this grant type; check flow and the app "
+	"registration"},
+    {"invalid_scope", OA2_ERR_CLIENT,
+	"the scope was refused; check scope (app-only Microsoft 365 needs "
+	"https://outlook.office365.com/.default)"},
+    {"unsupported_grant_type", OA2_ERR_CLIENT,
+	"the identity provider does not support this flow; choose another "
+	"flow"},
+    {"invalid_request", OA2_ERR_CLIENT,
+	"the identity provider rejected the request; check the account's "
+	"endpoints and client_id"},
+    {"access_denied", OA2_ERR_AUTH,
+	"the sign-in was denied; log in again and approve the request"},
+    {"expired_token", OA2_ERR_AUTH,
+	"the device code expired before it was approved; log in again"},
+    {"temporarily_unavailable", OA2_ERR_PROVIDER,
+	"the identity provider is temporarily unavailable; try again "
+	"later"},
+    {"server_error", OA2_ERR_PROVIDER,
+	"the identity provider had an internal error; try again later"},
+};
+
+/* Google explains invalid_grant only in error_description. */
+static const char *
+google_hint(const char *desc)
+{
+	if (strstr(desc, "expired or revoked") != NULL)
+		return "the refresh token expired or was revoked (apps in "
+		       "Google's \"Testing\" publishing status lose refresh "
+		       "tokens after 7 days); log in again";
+	return NULL;
+}
+
+static void
+short_desc(char *dst, size_t dstsz, const char *desc)
+{
+	const char *end = strstr(desc, "\\r\\n");
+	size_t n;
+
+	/* Microsoft appends "Trace ID: ... Correlation ID: ..." after a
+	 * newline, which tokenresp.c made '?'; keep the first sentence. */
+	if (end == NULL)
+		end = strstr(desc, "??");
+	n = end != NULL ? (size_t)(end - desc) : strlen(desc);
+	if (n > 200)
+		n = 200;
+	if (n >= dstsz)
+		n = dstsz - 1;
+	memcpy(dst, desc, n);
+	dst[n] = '\0';
+}
+
+int
+oa2_explain(const struct oa2_token_response *tr, const char *account, char *msg,
+    size_t msgsz)
+{
+	const char *text = NULL;
+	char desc[256], said[400];
+	int class = OA2_ERR_CLIENT;
+	long status = 0;
+	size_t i;
+
+	short_desc(desc, sizeof(desc), tr->error_description);
+	if (desc[0] != '\0')
+		snprintf(said, sizeof(said), "%s: %s", tr->error, desc);
+	else
+		snprintf(said, sizeof(said), "%s", tr->error);
+
+	for (i = 0;
+	     tr->aadsts != 0 && i < sizeof(aad_hints) / sizeof(aad_hints[0]);
+	     i++) {
+		if (aad_hints[i].code == tr->aadsts) {
+			text = aad_hints[i].text;
+			class = aad_hints[i].class;
+			break;
+		}
+	}
+	if (text == NULL && strcmp(tr->error, "invalid_grant") == 0 &&
+	    (text = google_hint(tr->error_description)) != NULL)
+		class = OA2_ERR_AUTH;
+	for (i = 0;
+	     text == NULL && i < sizeof(oauth_hints) / sizeof(oauth_hints[0]);
+	     i++) {
+		if (strcmp(oauth_hints[i].error, tr->error) == 0) {
+			text = oauth_hints[i].text;
+			class = oauth_hints[i].class;
+		}
+	}
+	if (text == NULL && sscanf(tr->error, "http_%ld", &status) == 1) {
+		if (status == 429 || status >= 500) {
+			text =
+			    "the identity provider is overloaded or failing; "
+			    "try again later";
+			class = OA2_ERR_PROVIDER;
+		} else {
+			text = "the token endpoint answered with an HTTP error "
+			       "and no OAuth error; check token_endpoint";
+			class = OA2_ERR_CLIENT;
+		}
+	}
+	if (text == NULL)
+		text = "the identity provider refused the request";
+	snprintf(msg, msgsz, "account %s: %s (provider said: %s)", account,
+	    text, said);
+	return class;
+}

@@ -1,0 +1,18 @@
+/*
+ * errmap.h: turn an identity provider's refusal into one sentence that says
+ * what happened and what to do, and a class for the exit code.
+ */
+#ifndef OA2_ERRMAP_H
+#define OA2_ERRMAP_H
+
+#include <stddef.h>
+
+#include "tokenresp.h"
+
+/* Returns OA2_ERR_AUTH (log in again), OA2_ERR_CLIENT (fix the app
+ * registration or configuration) or OA2_ERR_PROVIDER (temporary: try
+ * later), and writes the sentence into msg. */
+int oa2_explain(const struct oa2_token_response *tr, const char *account,
+    char *msg, size_t msgsz);
+
+#endif

@@ -1,0 +1,231 @@
+/*
+ * http.c: POST forms to identity providers over libcurl.
+ *
+ * Policy: https with certificate and host verification, or plain http
+ * only to a loopback address (local test servers, RFC 8252); no
+ * redirects; a connect timeout and a total timeout on every request; the
+ * response body capped at OA2_HTTP_BODY_MAX.  CURLOPT_VERBOSE is never set:
+ * it would print the Authorization header and the form.
+ *
+ * TRUST: the response body is untrusted; it is only collected here, capped.
+ * SECRETS: client secrets, codes and refresh tokens travel in the form and
+ * the Authorization header; both are built in wiping buffers.  libcurl keeps
+ * its own copies of the header list, which it frees without wiping: the
+ * helper is short-lived and not dumpable.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "base64.h"
+#include "err.h"
+#include "http.h"
+
+void
+oa2_http_global_init(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* application/x-www-form-urlencoded, RFC 6749 appendix B. */
+static int
+form_escape(struct oa2_buf *out, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char e[3];
+	int r = 0;
+
+	for (; *s != '\0' && r == 0; s++) {
+		unsigned char c = (unsigned char)*s;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		    c == '_' || c == '~') {
+			r = oa2_buf_appendc(out, (char)c);
+		} else if (c == ' ') {
+			r = oa2_buf_appendc(out, '+');
+		} else {
+			e[0] = '%';
+			e[1] = hex[c >> 4];
+			e[2] = hex[c & 15];
+			r = oa2_buf_append(out, e, 3);
+		}
+	}
+	return r;
+}
+
+int
+oa2_form_add(struct oa2_buf *form, const char *name, const char *value)
+{
+	int r;
+
+	if (form->len > 0 && (r = oa2_buf_appendc(form, '&')) != 0)
+		return r;
+	if ((r = form_escape(form, name)) != 0 ||
+	    (r = oa2_buf_appendc(form, '=')) != 0 ||
+	    (r = form_escape(form, value)) != 0)
+		return r;
+	return 0;
+}
+
+static int
+host_is_loopback(const char *host)
+{
+	return strcmp(host, "localhost") == 0 ||
+	    strncmp(host, "127.", 4) == 0 || strcmp(host, "[::1]") == 0 ||
+	    strcmp(host, "::1") == 0;
+}
+
+int
+oa2_url_allowed(const char *url, char *err, size_t errsz)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL;
+	int r = 0;
+
+	if (u == NULL)
+		return OA2_ERR_NOMEM;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		snprintf(err, errsz, "'%s' is not a valid URL", url);
+		r = OA2_ERR_INVAL;
+	} else if (strcmp(scheme, "https") != 0 &&
+	    !(strcmp(scheme, "http") == 0 && host_is_loopback(host))) {
+		snprintf(err, errsz,
+		    "refusing '%s': identity provider URLs must use https "
+		    "(plain http only to 127.0.0.1 or ::1)",
+		    url);
+		r = OA2_ERR_INVAL;
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return r;
+}
+
+struct sink {
+	struct oa2_buf *body;
+	int overflow;
+};
+
+static size_t
+on_body(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct sink *s = arg;
+	size_t n = size * nmemb;
+
+	if (oa2_buf_append(s->body, p, n) != 0) {
+		s->overflow = 1;
+		return 0; /* abort the transfer */
+	}
+	return n;
+}
+
+static int
+basic_header(const struct oa2_http *h, struct oa2_buf *hdr)
+{
+	struct oa2_buf cred;
+	int r;
+
+	oa2_buf_init(&cred, 8192);
+	if ((r = form_escape(&cred, h->basic_user)) != 0 ||
+	    (r = oa2_buf_appendc(&cred, ':')) != 0 ||
+	    (r = form_escape(&cred, h->basic_pass)) != 0 ||
+	    (r = oa2_buf_appendz(hdr, "Authorization: Basic ")) != 0 ||
+	    (r = oa2_b64_encode(cred.data, cred.len, OA2_B64_STD, hdr)) != 0)
+		goto out;
+out:
+	oa2_buf_free(&cred);
+	return r;
+}
+
+int
+oa2_http_post(const struct oa2_http *h, const char *url,
+    const struct oa2_buf *form, long *status, struct oa2_buf *body, char *err,
+    size_t errsz)
+{
+	char cerr[CURL_ERROR_SIZE];
+	struct curl_slist *hdrs = NULL, *n;
+	struct oa2_buf auth;
+	struct sink sink = {body, 0};
+	CURL *c = NULL;
+	CURLcode cc;
+	int r;
+
+	*status = 0;
+	oa2_buf_reset(body);
+	oa2_buf_init(&auth, 16384);
+	cerr[0] = '\0';
+	if ((r = oa2_url_allowed(url, err, errsz)) != 0)
+		goto out;
+	if ((c = curl_easy_init()) == NULL) {
+		r = OA2_ERR_NOMEM;
+		goto out;
+	}
+	n = curl_slist_append(hdrs, "Accept: application/json");
+	if (n == NULL) {
+		r = OA2_ERR_NOMEM;
+		goto out;
+	}
+	hdrs = n;
+	if (h->basic_user != NULL) {
+		if ((r = basic_header(h, &auth)) != 0)
+			goto out;
+		if ((n = curl_slist_append(hdrs, auth.data)) == NULL) {
+			r = OA2_ERR_NOMEM;
+			goto out;
+		}
+		hdrs = n;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "localhost,127.0.0.1,::1");
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (h->ca_file != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+	    h->connect_timeout_ms > 0 ? h->connect_timeout_ms : 10000L);
+	curl_easy_setopt(
+	    c, CURLOPT_TIMEOUT_MS, h->timeout_ms > 0 ? h->timeout_ms : 30000L);
+	curl_easy_setopt(
+	    c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)OA2_HTTP_BODY_MAX);
+	curl_easy_setopt(
+	    c, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, oa2_buf_str(form));
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)form->len);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+
+	cc = curl_easy_perform(c);
+	if (sink.overflow || cc == CURLE_FILESIZE_EXCEEDED) {
+		snprintf(err, errsz,
+		    "the answer from %s is larger than %d bytes", url,
+		    OA2_HTTP_BODY_MAX);
+		r = OA2_ERR_TOOBIG;
+	} else if (cc == CURLE_OPERATION_TIMEDOUT) {
+		snprintf(err, errsz, "no answer from %s in time (%s)", url,
+		    cerr[0] ? cerr : curl_easy_strerror(cc));
+		r = OA2_ERR_TIMEOUT;
+	} else if (cc != CURLE_OK) {
+		snprintf(err, errsz, "cannot reach %s: %s", url,
+		    cerr[0] ? cerr : curl_easy_strerror(cc));
+		r = OA2_ERR_NETWORK;
+	} else {
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+		r = 0;
+	}
+out:
+	if (c != NULL)
+		curl_easy_cleanup(c);
+	curl_slist_free_all(hdrs);
+	oa2_buf_free(&auth);
+	return r;
+}

@@ -1,0 +1,159 @@
+/*
+ * keyring.c: read, write and invalidate cached access tokens in @u.
+ *
+ * TRUST: a key of our description may have been planted by another process
+ * of the same uid; its payload is decoded and validated like any input.
+ * SECRETS: the token; the payload copy from keyctl_read_alloc is wiped.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <keyutils.h>
+
+#include "err.h"
+#include "keyrec.h"
+#include "keyring.h"
+#include "wire.h"
+
+int
+oa2_keyring_desc(const char *mailbox, char *desc, size_t descsz)
+{
+	size_t plen = sizeof(OA2_KEY_PREFIX) - 1, i, n;
+
+	if (oa2_mailbox_check(mailbox) != 0)
+		return OA2_ERR_INVAL;
+	n = strlen(mailbox);
+	if (plen + n + 1 > descsz)
+		return OA2_ERR_TOOBIG;
+	memcpy(desc, OA2_KEY_PREFIX, plen);
+	for (i = 0; i < n; i++) {
+		char c = mailbox[i];
+		desc[plen + i] =
+		    (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+	}
+	desc[plen + n] = '\0';
+	return 0;
+}
+
+static int
+map_errno(int e)
+{
+	switch (e) {
+	case ENOKEY:
+	case EKEYEXPIRED:
+	case EKEYREVOKED:
+		return OA2_ERR_NOTFOUND;
+	case ENOSYS:
+	case EOPNOTSUPP:
+		return OA2_ERR_UNAVAIL;
+	case EACCES:
+	case EPERM:
+		return OA2_ERR_PERM;
+	case EDQUOT:
+		return OA2_ERR_QUOTA;
+	case ENOMEM:
+		return OA2_ERR_NOMEM;
+	default:
+		return OA2_ERR_IO;
+	}
+}
+
+static int
+find_key(const char *mailbox, key_serial_t *key)
+{
+	char desc[OA2_KEY_DESC_MAX];
+	long k;
+	int r;
+
+	if ((r = oa2_keyring_desc(mailbox, desc, sizeof(desc))) != 0)
+		return r;
+	k = keyctl_search(KEY_SPEC_USER_KEYRING, "user", desc, 0);
+	if (k < 0)
+		return map_errno(errno);
+	*key = (key_serial_t)k;
+	return 0;
+}
+
+int
+oa2_keyring_get(const char *mailbox, time_t now, long min_ttl,
+    struct oa2_buf *token, time_t *expiry)
+{
+	key_serial_t key;
+	void *payload = NULL;
+	long n;
+	int r;
+
+	oa2_buf_reset(token);
+	*expiry = 0;
+	if ((r = find_key(mailbox, &key)) != 0)
+		return r;
+	if ((n = keyctl_read_alloc(key, &payload)) < 0)
+		return map_errno(errno);
+	r = oa2_keyrec_decode(payload, (size_t)n, token, expiry);
+	explicit_bzero(payload, (size_t)n);
+	free(payload);
+	if (r != 0)
+		return r;
+	if (*expiry - now < min_ttl) {
+		oa2_buf_reset(token);
+		return OA2_ERR_EXPIRED;
+	}
+	return 0;
+}
+
+int
+oa2_keyring_put(const char *mailbox, const char *token, size_t token_len,
+    time_t expiry, time_t now)
+{
+	char desc[OA2_KEY_DESC_MAX];
+	struct oa2_buf rec;
+	key_serial_t key;
+	long ttl = (long)(expiry - now) - OA2_KEY_EXPIRY_MARGIN;
+	int r;
+
+	if (ttl <= 0)
+		return OA2_ERR_EXPIRED;
+	if ((r = oa2_keyring_desc(mailbox, desc, sizeof(desc))) != 0)
+		return r;
+	oa2_buf_init(&rec, OA2_KEYREC_MAX);
+	if ((r = oa2_keyrec_encode(token, token_len, expiry, &rec)) != 0)
+		goto out;
+	key = add_key("user", desc, rec.data, rec.len, KEY_SPEC_USER_KEYRING);
+	if (key < 0 && errno == EACCES) {
+		/* An existing key we may read but not update (we are not its
+		 * possessor): replace it instead. */
+		(void)oa2_keyring_invalidate(mailbox);
+		key = add_key(
+		    "user", desc, rec.data, rec.len, KEY_SPEC_USER_KEYRING);
+	}
+	if (key < 0) {
+		r = map_errno(errno);
+		goto out;
+	}
+	if (keyctl_setperm(key, OA2_KEY_PERM) < 0 ||
+	    keyctl_set_timeout(key, (unsigned)ttl) < 0) {
+		r = map_errno(errno);
+		(void)keyctl_invalidate(key);
+		goto out;
+	}
+	r = 0;
+out:
+	oa2_buf_free(&rec);
+	return r;
+}
+
+int
+oa2_keyring_invalidate(const char *mailbox)
+{
+	key_serial_t key;
+	int r;
+
+	if ((r = find_key(mailbox, &key)) != 0)
+		return r == OA2_ERR_NOTFOUND ? 0 : r;
+	if (keyctl_invalidate(key) < 0)
+		return map_errno(errno);
+	return 0;
+}

@@ -1,0 +1,42 @@
+/*
+ * keyring.h: the access-token cache in the kernel user keyring (@u).
+ *
+ * One "user" key per mailbox, described "sasl-oauth2:<mailbox, lower case>",
+ * readable by its owner's processes even where they do not possess @u
+ * (systemd services), timing out shortly before the token expires.
+ */
+#ifndef OA2_KEYRING_H
+#define OA2_KEYRING_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "buf.h"
+#include "wire.h"
+
+#define OA2_KEY_PREFIX "sasl-oauth2:"
+#define OA2_KEY_DESC_MAX (sizeof(OA2_KEY_PREFIX) + OA2_MAILBOX_MAX)
+/* The kernel drops the key this long before the token expires. */
+#define OA2_KEY_EXPIRY_MARGIN 30
+/* Possessor: all; owning user: view, read, search; nobody else. */
+#define OA2_KEY_PERM 0x3f0b0000u
+
+int oa2_keyring_desc(const char *mailbox, char *desc, size_t descsz);
+
+/* A token with at least min_ttl seconds left: 0 and *token / *expiry set.
+ * OA2_ERR_NOTFOUND, OA2_ERR_EXPIRED (found but too old), OA2_ERR_UNAVAIL
+ * (no keyrings here), OA2_ERR_PERM, OA2_ERR_PARSE (foreign record). */
+int oa2_keyring_get(const char *mailbox, time_t now, long min_ttl,
+    struct oa2_buf *token, time_t *expiry);
+
+/* Store a token; replaces any older one.  OA2_ERR_QUOTA when the uid's key
+ * quota is exhausted, OA2_ERR_EXPIRED when too little lifetime is left to be
+ * worth caching. */
+int oa2_keyring_put(const char *mailbox, const char *token, size_t token_len,
+    time_t expiry, time_t now);
+
+/* Forget the cached token (after a server rejected it).  0 also when there
+ * was none. */
+int oa2_keyring_invalidate(const char *mailbox);
+
+#endif

@@ -1,0 +1,18 @@
+/*
+ * secretfile.h: read a file that holds a secret (a client secret, a
+ * refresh-token store), refusing it when others could read it.
+ */
+#ifndef OA2_SECRETFILE_H
+#define OA2_SECRETFILE_H
+
+#include "buf.h"
+
+#define OA2_SECRET_FILE_MAX 65536
+
+/* Reads path into out, trailing white space removed.  Refuses (with a
+ * sentence in err) a file that is not regular, not ours, or has any group
+ * or other permission bit, like ssh refuses a loose private key. */
+int oa2_secretfile_read(
+    const char *path, struct oa2_buf *out, char *err, size_t errsz);
+
+#endif

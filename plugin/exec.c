@@ -1,0 +1,238 @@
+/*
+ * exec.c: execute the token helper from inside a host process.
+ *
+ * The host may be Postfix, mutt or anything else linking libsasl2, so this
+ * file touches nothing global: no signal handlers, no waitpid() on anything
+ * but its own child, every descriptor close-on-exec, the child's signal
+ * dispositions and mask reset, its stdin /dev/null, no shell, and only a
+ * short allow-list of environment variables (none of which carries a
+ * secret).  The whole exchange has a deadline after which the child is
+ * killed and reaped.
+ *
+ * TRUST: the helper's output is capped and validated by the caller.
+ * SECRETS: the token arrives on the stdout pipe into a wiping buffer; the
+ * read chunk on the stack is wiped.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "exec.h"
+#include "wire.h"
+
+/* Passed to the helper when set in the host: where to find the user's
+ * configuration and state, never a credential. */
+static const char *const env_allow[] = {"SASL_OAUTH2_CONFIG", "HOME", "USER",
+    "LOGNAME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_RUNTIME_DIR",
+    "DBUS_SESSION_BUS_ADDRESS", "LANG", NULL};
+
+#define ENV_MAX 16
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+build_env(char **envp, char *path)
+{
+	size_t i, n = 0;
+	extern char **environ;
+	char **e;
+
+	envp[n++] = path;
+	for (i = 0; env_allow[i] != NULL; i++) {
+		size_t kl = strlen(env_allow[i]);
+		for (e = environ; e != NULL && *e != NULL; e++) {
+			if (strncmp(*e, env_allow[i], kl) == 0 &&
+			    (*e)[kl] == '=') {
+				envp[n++] = *e;
+				break;
+			}
+		}
+	}
+	envp[n] = NULL;
+}
+
+static int
+spawn(
+    const char *helper, const char *mailbox, int out_fd, int err_fd, pid_t *pid)
+{
+	char path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
+	char *argv[] = {
+	    (char *)helper, "token", "--user", (char *)mailbox, NULL};
+	char *envp[ENV_MAX];
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, all;
+	int r;
+
+	build_env(envp, path);
+	sigemptyset(&none);
+	sigfillset(&all);
+	if ((r = posix_spawn_file_actions_init(&fa)) != 0)
+		return r;
+	if ((r = posix_spawnattr_init(&attr)) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return r;
+	}
+	if ((r = posix_spawn_file_actions_addopen(
+		 &fa, 0, "/dev/null", O_RDONLY, 0)) != 0 ||
+	    (r = posix_spawn_file_actions_adddup2(&fa, out_fd, 1)) != 0 ||
+	    (r = posix_spawn_file_actions_adddup2(&fa, err_fd, 2)) != 0 ||
+	    (r = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) != 0 ||
+	    (r = posix_spawnattr_setsigmask(&attr, &none)) != 0 ||
+	    (r = posix_spawnattr_setsigdefault(&attr, &all)) != 0 ||
+	    (r = posix_spawnattr_setflags(
+		 &attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) != 0)
+		goto out;
+	r = posix_spawn(pid, helper, &fa, &attr, argv, envp);
+out:
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	return r;
+}
+
+/* Reap our child only; tolerate a host that reaps children itself. */
+static void
+reap(pid_t pid, struct helper_result *res)
+{
+	int status;
+	pid_t r;
+
+	do
+		r = waitpid(pid, &status, 0);
+	while (r < 0 && errno == EINTR);
+	if (r != pid)
+		return; /* ECHILD: the host's SIGCHLD handler got it */
+	if (WIFEXITED(status))
+		res->exit_status = WEXITSTATUS(status);
+	else if (WIFSIGNALED(status))
+		res->term_signal = WTERMSIG(status);
+}
+
+static void
+keep_first_line(
+    struct helper_result *res, const char *p, size_t n, size_t *have)
+{
+	size_t i, room = sizeof(res->err) - 1 - *have;
+
+	if (*have == (size_t)-1)
+		return; /* line complete */
+	for (i = 0; i < n && i < room; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c == '\n') {
+			res->err[*have] = '\0';
+			*have = (size_t)-1;
+			return;
+		}
+		res->err[(*have)++] = (c >= 0x20 && c <= 0x7e) ? (char)c : '?';
+	}
+	res->err[*have] = '\0';
+}
+
+int
+helper_run(const char *helper, const char *mailbox, int timeout_ms,
+    struct oa2_buf *out, struct helper_result *res)
+{
+	int outp[2] = {-1, -1}, errp[2] = {-1, -1};
+	struct pollfd pfd[2];
+	char chunk[4096];
+	long long deadline;
+	size_t errhave = 0;
+	pid_t pid = -1;
+	ssize_t n;
+	int r, open_fds;
+
+	memset(res, 0, sizeof(*res));
+	res->exit_status = -1;
+	oa2_buf_reset(out);
+	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+		res->spawn_errno = errno;
+		r = OA2_ERR_IO;
+		goto out;
+	}
+	if ((r = spawn(helper, mailbox, outp[1], errp[1], &pid)) != 0) {
+		res->spawn_errno = r;
+		pid = -1;
+		r = OA2_ERR_IO;
+		goto out;
+	}
+	close(outp[1]);
+	close(errp[1]);
+	outp[1] = errp[1] = -1;
+
+	deadline = now_ms() + timeout_ms;
+	pfd[0].fd = outp[0];
+	pfd[1].fd = errp[0];
+	pfd[0].events = pfd[1].events = POLLIN;
+	open_fds = 2;
+	r = 0;
+	while (open_fds > 0) {
+		long long left = deadline - now_ms();
+		int i, pr;
+
+		if (left <= 0) {
+			res->timed_out = 1;
+			r = OA2_ERR_TIMEOUT;
+			break;
+		}
+		pr = poll(pfd, 2, (int)left);
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr < 0) {
+			r = OA2_ERR_IO;
+			break;
+		}
+		for (i = 0; i < 2; i++) {
+			if (pfd[i].fd < 0 || pfd[i].revents == 0)
+				continue;
+			n = read(pfd[i].fd, chunk, sizeof(chunk));
+			if (n < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (n <= 0) {
+				pfd[i].fd = -1;
+				open_fds--;
+				continue;
+			}
+			if (i == 1) {
+				keep_first_line(
+				    res, chunk, (size_t)n, &errhave);
+			} else if (oa2_buf_append(out, chunk, (size_t)n) != 0) {
+				res->overflow = 1;
+				r = OA2_ERR_TOOBIG;
+			}
+		}
+		if (r != 0)
+			break;
+	}
+	explicit_bzero(chunk, sizeof(chunk));
+	if (r != 0)
+		kill(pid, SIGKILL);
+	reap(pid, res);
+out:
+	if (outp[0] >= 0)
+		close(outp[0]);
+	if (outp[1] >= 0)
+		close(outp[1]);
+	if (errp[0] >= 0)
+		close(errp[0]);
+	if (errp[1] >= 0)
+		close(errp[1]);
+	return r;
+}

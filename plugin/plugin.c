@@ -1,0 +1,529 @@
+/*
+ * plugin.c: the Cyrus SASL client mechanisms XOAUTH2 and OAUTHBEARER.
+ *
+ * The mailbox comes from the host (SASL_CB_AUTHNAME callback or prompt).
+ * The token comes from, in order: the kernel keyring cache, the token
+ * helper (executed), or, only in compatibility mode, the host's password.
+ * After a server rejects a token (error challenge) the cached token is
+ * invalidated so the next login fetches a new one, and the challenge is
+ * answered as the mechanism requires so the host gets a clean failure.
+ *
+ * The plugin never exits, aborts, prints, or touches the host's signals.
+ *
+ * TRUST: the server's challenge and the helper's output are untrusted and
+ * size-capped; only printable excerpts of them reach the log.
+ * SECRETS: the token, held in wiping buffers (the context's token and
+ * output buffers, wiped on dispose); never logged.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sasl/sasl.h>
+#include <sasl/saslplug.h>
+
+#include "buf.h"
+#include "err.h"
+#include "exec.h"
+#include "keyring.h"
+#include "wire.h"
+
+#ifndef OA2_HELPER_PATH
+#define OA2_HELPER_PATH "/usr/bin/sasl-oauth2"
+#endif
+/* A cached token needs this much life left for the plugin to use it. */
+#define OA2_PLUGIN_MIN_TTL 60
+
+enum mech { MECH_XOAUTH2, MECH_OAUTHBEARER };
+
+enum state { ST_START, ST_SENT, ST_ERROR_ANSWERED };
+
+struct context {
+	enum state state;
+	char mailbox[OA2_MAILBOX_MAX + 1];
+	struct oa2_buf token;
+	struct oa2_buf out;
+	int from_keyring; /* the token came from the cache */
+};
+
+/* Said once per process: a keyring-less host falls back quietly. */
+static int keyring_unavailable_logged;
+
+static int
+env_true(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL &&
+	    (strcmp(v, "1") == 0 || strcmp(v, "yes") == 0 ||
+		strcmp(v, "true") == 0);
+}
+
+static int
+password_is_token(const sasl_utils_t *utils)
+{
+	const char *v = NULL;
+	unsigned len = 0;
+
+	if (env_true("SASL_OAUTH2_PASSWORD_IS_TOKEN"))
+		return 1;
+	if (utils->getopt != NULL &&
+	    utils->getopt(utils->getopt_context, "OAUTH2",
+		"oauth2_password_is_token", &v, &len) == SASL_OK &&
+	    v != NULL)
+		return strcmp(v, "yes") == 0 || strcmp(v, "1") == 0 ||
+		    strcmp(v, "true") == 0;
+	return 0;
+}
+
+static int
+mech_new(void *glob_context, sasl_client_params_t *params, void **conn_context)
+{
+	struct context *ctx;
+
+	if ((ctx = params->utils->malloc(sizeof(*ctx))) == NULL) {
+		params->utils->seterror(
+		    params->utils->conn, 0, "sasl-oauth2: out of memory");
+		return SASL_NOMEM;
+	}
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->state = ST_START;
+	oa2_buf_init(&ctx->token, OA2_TOKEN_MAX + 2);
+	oa2_buf_init(&ctx->out, OA2_RESPONSE_MAX);
+	*conn_context = ctx;
+	return SASL_OK;
+}
+
+static void
+mech_dispose(void *conn_context, const sasl_utils_t *utils)
+{
+	struct context *ctx = conn_context;
+
+	if (ctx == NULL)
+		return;
+	oa2_buf_free(&ctx->token);
+	oa2_buf_free(&ctx->out);
+	explicit_bzero(ctx, sizeof(*ctx));
+	utils->free(ctx);
+}
+
+static sasl_interact_t *
+find_prompt(sasl_interact_t *p, unsigned long id)
+{
+	for (; p != NULL && p->id != SASL_CB_LIST_END; p++)
+		if (p->id == id)
+			return p;
+	return NULL;
+}
+
+/*
+ * Ask the host for the mailbox (and, in compatibility mode, the password)
+ * through callbacks, or else through prompts (SASL_INTERACT).  A prompt
+ * answer wins over callbacks; both copy into the context.
+ */
+static int
+get_credentials(struct context *ctx, sasl_client_params_t *params,
+    sasl_interact_t **prompt_need, int want_pass)
+{
+	const sasl_utils_t *u = params->utils;
+	sasl_interact_t *p = prompt_need != NULL ? *prompt_need : NULL;
+	sasl_interact_t *pr;
+	const char *name = NULL;
+	sasl_secret_t *secret = NULL;
+	int need_name = 0, need_pass = 0, r;
+	unsigned nlen = 0;
+
+	if ((pr = find_prompt(p, SASL_CB_AUTHNAME)) != NULL &&
+	    pr->result != NULL) {
+		name = pr->result;
+		nlen = pr->len;
+	} else {
+		sasl_getsimple_t *proc = NULL;
+		void *cbctx = NULL;
+		r = u->getcallback(u->conn, SASL_CB_AUTHNAME,
+		    (sasl_callback_ft *)&proc, &cbctx);
+		if (r == SASL_OK && proc != NULL)
+			r = proc(cbctx, SASL_CB_AUTHNAME, &name, &nlen);
+		if (r == SASL_INTERACT || name == NULL)
+			need_name = 1;
+		else if (r != SASL_OK)
+			return r;
+	}
+	if (want_pass) {
+		if ((pr = find_prompt(p, SASL_CB_PASS)) != NULL &&
+		    pr->result != NULL) {
+			if (oa2_buf_append(&ctx->token, pr->result, pr->len) !=
+			    0)
+				return SASL_BADPARAM;
+		} else {
+			sasl_getsecret_t *proc = NULL;
+			void *cbctx = NULL;
+			r = u->getcallback(u->conn, SASL_CB_PASS,
+			    (sasl_callback_ft *)&proc, &cbctx);
+			if (r == SASL_OK && proc != NULL)
+				r = proc(u->conn, cbctx, SASL_CB_PASS, &secret);
+			if (r == SASL_INTERACT || secret == NULL)
+				need_pass = 1;
+			else if (r != SASL_OK)
+				return r;
+			else if (oa2_buf_append(&ctx->token, secret->data,
+				     secret->len) != 0)
+				return SASL_BADPARAM;
+		}
+	}
+	if (prompt_need != NULL && *prompt_need != NULL) {
+		u->free(*prompt_need);
+		*prompt_need = NULL;
+	}
+	if (need_name || need_pass) {
+		size_t n = 0;
+		sasl_interact_t *ask;
+
+		oa2_buf_reset(&ctx->token);
+		if (prompt_need == NULL)
+			return SASL_BADPARAM;
+		if ((ask = u->malloc(3 * sizeof(*ask))) == NULL)
+			return SASL_NOMEM;
+		memset(ask, 0, 3 * sizeof(*ask));
+		if (need_name) {
+			ask[n].id = SASL_CB_AUTHNAME;
+			ask[n].challenge = "Mailbox";
+			ask[n].prompt = "Mailbox (OAuth2 user): ";
+			n++;
+		}
+		if (need_pass) {
+			ask[n].id = SASL_CB_PASS;
+			ask[n].challenge = "Access token";
+			ask[n].prompt = "Access token: ";
+			n++;
+		}
+		ask[n].id = SASL_CB_LIST_END;
+		*prompt_need = ask;
+		return SASL_INTERACT;
+	}
+	if (nlen == 0 && name != NULL)
+		nlen = (unsigned)strlen(name);
+	if (name == NULL || nlen == 0 || nlen > OA2_MAILBOX_MAX ||
+	    memchr(name, '\0', nlen) != NULL) {
+		u->seterror(u->conn, 0,
+		    "sasl-oauth2: the client gave no usable mailbox "
+		    "(SASL user name)");
+		return SASL_BADPARAM;
+	}
+	memcpy(ctx->mailbox, name, nlen);
+	ctx->mailbox[nlen] = '\0';
+	if (oa2_mailbox_check(ctx->mailbox) != 0) {
+		u->seterror(u->conn, 0,
+		    "sasl-oauth2: the SASL user name is not a usable mailbox");
+		return SASL_BADPARAM;
+	}
+	return SASL_OK;
+}
+
+static const char *
+helper_path(void)
+{
+	const char *h = getenv("SASL_OAUTH2_HELPER");
+
+	return h != NULL && *h == '/' ? h : OA2_HELPER_PATH;
+}
+
+/* Explain a failed helper run in one sentence, for the host's log and for
+ * sasl_errdetail(). */
+static void
+report_helper_failure(const sasl_utils_t *u, const char *mailbox,
+    const char *helper, int r, const struct helper_result *res)
+{
+	char msg[768];
+
+	if (res->spawn_errno != 0)
+		snprintf(msg, sizeof(msg),
+		    "sasl-oauth2: no fresh token for %s in the kernel keyring, "
+		    "and the helper %s cannot be run here (%s); inside a "
+		    "chroot, keep the keyring fresh with 'sasl-oauth2 refresh "
+		    "--all' run as this user outside it",
+		    mailbox, helper, strerror(res->spawn_errno));
+	else if (res->timed_out)
+		snprintf(msg, sizeof(msg),
+		    "sasl-oauth2: '%s token' for %s gave no answer in %d s; "
+		    "is the identity provider reachable?",
+		    helper, mailbox, OA2_HELPER_TIMEOUT_MS / 1000);
+	else if (res->overflow || r == OA2_ERR_PARSE)
+		snprintf(msg, sizeof(msg),
+		    "sasl-oauth2: %s printed something that is not an "
+		    "access token for %s",
+		    helper, mailbox);
+	else if (res->term_signal != 0)
+		snprintf(msg, sizeof(msg),
+		    "sasl-oauth2: %s was killed by signal %d while getting "
+		    "a token for %s",
+		    helper, res->term_signal, mailbox);
+	else if (res->err[0] != '\0')
+		/* The helper's own sentence, already "what; what to do". */
+		snprintf(msg, sizeof(msg), "%s", res->err);
+	else
+		snprintf(msg, sizeof(msg),
+		    "sasl-oauth2: %s failed (exit %d) getting a token for %s",
+		    helper, res->exit_status, mailbox);
+	u->seterror(u->conn, 0, "%s", msg);
+	u->log(u->conn, SASL_LOG_ERR, "%s", msg);
+}
+
+static int
+get_token(struct context *ctx, sasl_client_params_t *params)
+{
+	const sasl_utils_t *u = params->utils;
+	struct helper_result res;
+	struct oa2_buf raw;
+	const char *helper;
+	time_t expiry;
+	int r;
+
+	r = oa2_keyring_get(
+	    ctx->mailbox, time(NULL), OA2_PLUGIN_MIN_TTL, &ctx->token, &expiry);
+	if (r == 0) {
+		ctx->from_keyring = 1;
+		u->log(u->conn, SASL_LOG_DEBUG,
+		    "sasl-oauth2: cached token for %s from the kernel keyring",
+		    ctx->mailbox);
+		return SASL_OK;
+	}
+	if (r == OA2_ERR_UNAVAIL && !keyring_unavailable_logged) {
+		keyring_unavailable_logged = 1;
+		u->log(u->conn, SASL_LOG_DEBUG,
+		    "sasl-oauth2: no kernel keyring here; using the helper");
+	} else if (r != OA2_ERR_NOTFOUND && r != OA2_ERR_EXPIRED &&
+	    r != OA2_ERR_UNAVAIL) {
+		u->log(u->conn, SASL_LOG_DEBUG,
+		    "sasl-oauth2: keyring lookup for %s: %s", ctx->mailbox,
+		    oa2_strerror(r));
+	}
+
+	helper = helper_path();
+	oa2_buf_init(&raw, OA2_TOKEN_MAX + 2);
+	r = helper_run(helper, ctx->mailbox, OA2_HELPER_TIMEOUT_MS, &raw, &res);
+	if (r == 0 && res.exit_status == 0)
+		r = oa2_helper_output_parse(
+		    raw.data != NULL ? raw.data : "", raw.len, &ctx->token);
+	else if (r == 0)
+		r = OA2_ERR_AUTH;
+	oa2_buf_free(&raw);
+	if (r != 0) {
+		report_helper_failure(u, ctx->mailbox, helper, r, &res);
+		/* 75 (EX_TEMPFAIL): try later; anything else needs a human. */
+		return res.exit_status == 75 || res.timed_out ? SASL_TRYAGAIN
+							      : SASL_FAIL;
+	}
+	u->log(u->conn, SASL_LOG_DEBUG,
+	    "sasl-oauth2: token for %s from %s (%u bytes)", ctx->mailbox,
+	    helper, (unsigned)ctx->token.len);
+	return SASL_OK;
+}
+
+static int
+build_response(
+    enum mech mech, struct context *ctx, sasl_client_params_t *params)
+{
+	const char *host = params->serverFQDN;
+	unsigned port = 0;
+	const char *rp = params->ipremoteport, *sep;
+
+	if (mech == MECH_XOAUTH2)
+		return oa2_xoauth2_build(
+		    ctx->mailbox, ctx->token.data, ctx->token.len, &ctx->out);
+	/* ipremoteport is "addr;port" (or the older "addr:port"). */
+	if (rp != NULL &&
+	    ((sep = strrchr(rp, ';')) != NULL ||
+		(sep = strrchr(rp, ':')) != NULL)) {
+		char *end;
+		unsigned long v = strtoul(sep + 1, &end, 10);
+		if (*end == '\0' && v > 0 && v <= 65535)
+			port = (unsigned)v;
+	}
+	if (host != NULL && *host == '\0')
+		host = NULL;
+	return oa2_oauthbearer_build(ctx->mailbox, host, port, ctx->token.data,
+	    ctx->token.len, &ctx->out);
+}
+
+static int
+step_start(enum mech mech, struct context *ctx, sasl_client_params_t *params,
+    sasl_interact_t **prompt_need, const char **clientout,
+    unsigned *clientoutlen, sasl_out_params_t *oparams)
+{
+	const sasl_utils_t *u = params->utils;
+	int compat = password_is_token(u);
+	int r;
+
+	if ((r = get_credentials(ctx, params, prompt_need, compat)) != SASL_OK)
+		return r;
+	if (compat) {
+		if (oa2_token_check(ctx->token.data, ctx->token.len) != 0) {
+			u->seterror(u->conn, 0,
+			    "sasl-oauth2: compatibility mode is on but the "
+			    "password is not an access token");
+			return SASL_BADPARAM;
+		}
+	} else if ((r = get_token(ctx, params)) != SASL_OK) {
+		return r;
+	}
+	if ((r = build_response(mech, ctx, params)) != 0) {
+		u->seterror(u->conn, 0,
+		    "sasl-oauth2: cannot build the %s message for %s: %s",
+		    mech == MECH_XOAUTH2 ? "XOAUTH2" : "OAUTHBEARER",
+		    ctx->mailbox, oa2_strerror(r));
+		return SASL_FAIL;
+	}
+	r = params->canon_user(u->conn, ctx->mailbox, 0,
+	    SASL_CU_AUTHID | SASL_CU_AUTHZID, oparams);
+	if (r != SASL_OK)
+		return r;
+	*clientout = ctx->out.data;
+	*clientoutlen = (unsigned)ctx->out.len;
+	ctx->state = ST_SENT;
+	return SASL_CONTINUE;
+}
+
+/*
+ * The server sent a challenge after our message: that is its error report
+ * (RFC 7628 section 3.2.2; Google's XOAUTH2 does the same).  Log it, drop
+ * the cached token, and answer so the server ends the exchange.
+ */
+static int
+step_error(enum mech mech, struct context *ctx, sasl_client_params_t *params,
+    const char *serverin, unsigned serverinlen, const char **clientout,
+    unsigned *clientoutlen)
+{
+	const sasl_utils_t *u = params->utils;
+	struct oa2_challenge ch;
+	int r;
+
+	r = oa2_challenge_parse(serverin, serverinlen, &ch);
+	if (r == 0)
+		u->log(u->conn, SASL_LOG_FAIL,
+		    "sasl-oauth2: server rejected the token for %s: "
+		    "status=%s scope=%s",
+		    ctx->mailbox, ch.status[0] ? ch.status : "(none)",
+		    ch.scope[0] ? ch.scope : "(none)");
+	else
+		u->log(u->conn, SASL_LOG_FAIL,
+		    "sasl-oauth2: server rejected the token for %s "
+		    "(unreadable error challenge, %u bytes: %s)",
+		    ctx->mailbox, serverinlen, oa2_strerror(r));
+	if (!password_is_token(u) &&
+	    (r = oa2_keyring_invalidate(ctx->mailbox)) != 0 &&
+	    r != OA2_ERR_UNAVAIL)
+		u->log(u->conn, SASL_LOG_DEBUG,
+		    "sasl-oauth2: could not drop the cached token for %s: %s",
+		    ctx->mailbox, oa2_strerror(r));
+	oa2_buf_reset(&ctx->out);
+	if (mech == MECH_OAUTHBEARER && oa2_buf_appendc(&ctx->out, '\001') != 0)
+		return SASL_NOMEM;
+	*clientout = mech == MECH_OAUTHBEARER ? ctx->out.data : "";
+	*clientoutlen = mech == MECH_OAUTHBEARER ? 1 : 0;
+	ctx->state = ST_ERROR_ANSWERED;
+	return SASL_CONTINUE;
+}
+
+static int
+mech_step(enum mech mech, void *conn_context, sasl_client_params_t *params,
+    const char *serverin, unsigned serverinlen, sasl_interact_t **prompt_need,
+    const char **clientout, unsigned *clientoutlen, sasl_out_params_t *oparams)
+{
+	struct context *ctx = conn_context;
+	const sasl_utils_t *u = params->utils;
+
+	*clientout = NULL;
+	*clientoutlen = 0;
+	switch (ctx->state) {
+	case ST_START:
+		return step_start(mech, ctx, params, prompt_need, clientout,
+		    clientoutlen, oparams);
+	case ST_SENT:
+		if (serverinlen > 0)
+			return step_error(mech, ctx, params, serverin,
+			    serverinlen, clientout, clientoutlen);
+		/* Success without additional data. */
+		oparams->doneflag = 1;
+		oparams->mech_ssf = 0;
+		oparams->maxoutbuf = 0;
+		oparams->encode = NULL;
+		oparams->decode = NULL;
+		oparams->param_version = 0;
+		return SASL_OK;
+	case ST_ERROR_ANSWERED:
+	default:
+		u->seterror(u->conn, 0,
+		    "sasl-oauth2: the server rejected the token for %s",
+		    ctx->mailbox);
+		return SASL_BADPROT;
+	}
+}
+
+static int
+xoauth2_step(void *c, sasl_client_params_t *p, const char *in, unsigned inlen,
+    sasl_interact_t **pn, const char **out, unsigned *outlen,
+    sasl_out_params_t *op)
+{
+	return mech_step(MECH_XOAUTH2, c, p, in, inlen, pn, out, outlen, op);
+}
+
+static int
+oauthbearer_step(void *c, sasl_client_params_t *p, const char *in,
+    unsigned inlen, sasl_interact_t **pn, const char **out, unsigned *outlen,
+    sasl_out_params_t *op)
+{
+	return mech_step(
+	    MECH_OAUTHBEARER, c, p, in, inlen, pn, out, outlen, op);
+}
+
+/* Only the mailbox is required: no password, unlike libsasl2's default. */
+static const unsigned long required_prompts[] = {
+    SASL_CB_AUTHNAME, SASL_CB_LIST_END};
+
+static sasl_client_plug_t plugins[] = {
+    {
+	.mech_name = "XOAUTH2",
+	.max_ssf = 0,
+	.security_flags = SASL_SEC_NOANONYMOUS | SASL_SEC_PASS_CREDENTIALS,
+	.features = SASL_FEAT_WANT_CLIENT_FIRST,
+	.required_prompts = required_prompts,
+	.mech_new = mech_new,
+	.mech_step = xoauth2_step,
+	.mech_dispose = mech_dispose,
+    },
+    {
+	.mech_name = "OAUTHBEARER",
+	.max_ssf = 0,
+	.security_flags = SASL_SEC_NOANONYMOUS | SASL_SEC_PASS_CREDENTIALS,
+	.features = SASL_FEAT_WANT_CLIENT_FIRST,
+	.required_prompts = required_prompts,
+	.mech_new = mech_new,
+	.mech_step = oauthbearer_step,
+	.mech_dispose = mech_dispose,
+    },
+};
+
+int sasl_client_plug_init(const sasl_utils_t *utils, int maxversion,
+    int *out_version, sasl_client_plug_t **pluglist, int *plugcount);
+
+int
+sasl_client_plug_init(const sasl_utils_t *utils, int maxversion,
+    int *out_version, sasl_client_plug_t **pluglist, int *plugcount)
+{
+	if (maxversion < SASL_CLIENT_PLUG_VERSION) {
+		utils->log(NULL, SASL_LOG_ERR,
+		    "sasl-oauth2: libsasl2 offers client plugin API %d, "
+		    "need %d: XOAUTH2 and OAUTHBEARER are unavailable",
+		    maxversion, SASL_CLIENT_PLUG_VERSION);
+		return SASL_BADVERS;
+	}
+	*out_version = SASL_CLIENT_PLUG_VERSION;
+	*pluglist = plugins;
+	*plugcount = (int)(sizeof(plugins) / sizeof(plugins[0]));
+	return SASL_OK;
+}

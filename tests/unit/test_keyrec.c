@@ -1,0 +1,177 @@
+/*
+ * test_keyrec.c: the keyring record format, and the real kernel keyring:
+ * store, read, expiry threshold, permissions, invalidation, update.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <keyutils.h>
+
+#include "buf.h"
+#include "err.h"
+#include "keyrec.h"
+#include "keyring.h"
+#include "wire.h"
+
+static void
+test_encode_decode(void **state)
+{
+	struct oa2_buf rec, tok;
+	time_t exp;
+
+	oa2_buf_init(&rec, OA2_KEYREC_MAX);
+	oa2_buf_init(&tok, OA2_TOKEN_MAX);
+	assert_int_equal(oa2_keyrec_encode("abc.def", 7, 1700000000, &rec), 0);
+	assert_string_equal(
+	    oa2_buf_str(&rec), "sasl-oauth2 1\n1700000000\nabc.def");
+	assert_int_equal(oa2_keyrec_decode(rec.data, rec.len, &tok, &exp), 0);
+	assert_string_equal(oa2_buf_str(&tok), "abc.def");
+	assert_int_equal((long long)exp, 1700000000LL);
+	oa2_buf_reset(&rec);
+	assert_int_equal(
+	    oa2_keyrec_encode("bad token", 9, 1, &rec), OA2_ERR_INVAL);
+	assert_int_equal(oa2_keyrec_encode("tok", 3, 0, &rec), OA2_ERR_INVAL);
+	oa2_buf_free(&rec);
+	oa2_buf_free(&tok);
+}
+
+static void
+test_decode_rejects(void **state)
+{
+	static const char *const bad[] = {
+	    "",
+	    "sasl-oauth2 1\n",
+	    "sasl-oauth2 2\n1700000000\ntok",
+	    "sasl-oauth2 1\n\ntok",
+	    "sasl-oauth2 1\n0\ntok",
+	    "sasl-oauth2 1\n17x\ntok",
+	    "sasl-oauth2 1\n1700000000\n",
+	    "sasl-oauth2 1\n1700000000\ntok with space",
+	    "sasl-oauth2 1\n1700000000tok",
+	    "sasl-oauth2 1\n1234567890123456789\ntok",
+	};
+	struct oa2_buf tok;
+	time_t exp;
+	size_t i;
+
+	oa2_buf_init(&tok, OA2_TOKEN_MAX);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(
+		    oa2_keyrec_decode(bad[i], strlen(bad[i]), &tok, &exp),
+		    OA2_ERR_PARSE);
+		assert_int_equal(tok.len, 0);
+		assert_int_equal((long long)exp, 0);
+	}
+	oa2_buf_free(&tok);
+}
+
+static void
+test_desc(void **state)
+{
+	char d[OA2_KEY_DESC_MAX];
+
+	assert_int_equal(
+	    oa2_keyring_desc("Relay@Example.TEST", d, sizeof(d)), 0);
+	assert_string_equal(d, "sasl-oauth2:relay@example.test");
+	assert_int_equal(oa2_keyring_desc("", d, sizeof(d)), OA2_ERR_INVAL);
+	assert_int_equal(oa2_keyring_desc("a@b", d, 8), OA2_ERR_TOOBIG);
+}
+
+/* A mailbox no other test or user shares. */
+static void
+unique_mailbox(char *out, size_t n)
+{
+	snprintf(out, n, "unit-%ld-%ld@keyring.test", (long)getpid(),
+	    (long)time(NULL));
+}
+
+static void
+test_keyring_roundtrip(void **state)
+{
+	char mb[128], desc[OA2_KEY_DESC_MAX], *desc_back = NULL;
+	struct oa2_buf tok;
+	time_t now = time(NULL), exp;
+	key_serial_t key;
+	long perm_len;
+
+	unique_mailbox(mb, sizeof(mb));
+	oa2_buf_init(&tok, OA2_TOKEN_MAX);
+	assert_int_equal(
+	    oa2_keyring_get(mb, now, 60, &tok, &exp), OA2_ERR_NOTFOUND);
+	assert_int_equal(oa2_keyring_put(mb, "first", 5, now + 3600, now), 0);
+	assert_int_equal(oa2_keyring_get(mb, now, 60, &tok, &exp), 0);
+	assert_string_equal(oa2_buf_str(&tok), "first");
+	assert_int_equal((long long)exp, (long long)(now + 3600));
+	/* Too close to expiry for this caller: not handed out. */
+	assert_int_equal(
+	    oa2_keyring_get(mb, now, 3601, &tok, &exp), OA2_ERR_EXPIRED);
+	assert_int_equal(tok.len, 0);
+	/* Replacing keeps one key with the new token. */
+	assert_int_equal(oa2_keyring_put(mb, "second", 6, now + 7200, now), 0);
+	assert_int_equal(oa2_keyring_get(mb, now, 60, &tok, &exp), 0);
+	assert_string_equal(oa2_buf_str(&tok), "second");
+	/* Permissions: possessor all, user view/read/search, others none. */
+	assert_int_equal(oa2_keyring_desc(mb, desc, sizeof(desc)), 0);
+	key =
+	    (key_serial_t)keyctl_search(KEY_SPEC_USER_KEYRING, "user", desc, 0);
+	assert_true(key > 0);
+	perm_len = keyctl_describe_alloc(key, &desc_back);
+	assert_true(perm_len > 0);
+	/* "user;uid;gid;perm;description" with perm in hex */
+	assert_non_null(strstr(desc_back, ";3f0b0000;"));
+	free(desc_back);
+	/* Invalidation forgets it; invalidating nothing is fine. */
+	assert_int_equal(oa2_keyring_invalidate(mb), 0);
+	assert_int_equal(
+	    oa2_keyring_get(mb, now, 60, &tok, &exp), OA2_ERR_NOTFOUND);
+	assert_int_equal(oa2_keyring_invalidate(mb), 0);
+	/* A token about to expire is not worth caching. */
+	assert_int_equal(
+	    oa2_keyring_put(mb, "t", 1, now + 10, now), OA2_ERR_EXPIRED);
+	oa2_buf_free(&tok);
+}
+
+static void
+test_keyring_foreign_record(void **state)
+{
+	char mb[128], desc[OA2_KEY_DESC_MAX];
+	struct oa2_buf tok;
+	time_t exp;
+	key_serial_t key;
+
+	unique_mailbox(mb, sizeof(mb));
+	memcpy(mb, "foreign-", 8);
+	assert_int_equal(oa2_keyring_desc(mb, desc, sizeof(desc)), 0);
+	key = add_key("user", desc, "garbage", 7, KEY_SPEC_USER_KEYRING);
+	assert_true(key > 0);
+	oa2_buf_init(&tok, OA2_TOKEN_MAX);
+	assert_int_equal(
+	    oa2_keyring_get(mb, time(NULL), 60, &tok, &exp), OA2_ERR_PARSE);
+	assert_int_equal(tok.len, 0);
+	assert_int_equal(oa2_keyring_invalidate(mb), 0);
+	oa2_buf_free(&tok);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_encode_decode),
+	    cmocka_unit_test(test_decode_rejects),
+	    cmocka_unit_test(test_desc),
+	    cmocka_unit_test(test_keyring_roundtrip),
+	    cmocka_unit_test(test_keyring_foreign_record),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

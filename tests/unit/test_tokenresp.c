@@ -1,0 +1,169 @@
+/*
+ * test_tokenresp.c: token endpoint answers (RFC 6749 5.1, 5.2, Microsoft
+ * and Google shapes) and the sentences and exit classes they map to.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "err.h"
+#include "errmap.h"
+#include "tokenresp.h"
+
+static void
+test_parse(void **state)
+{
+	static const struct {
+		const char *body;
+		long status;
+		int rc;
+		const char *token, *refresh;
+		long long expires_in;
+		const char *error;
+		long aadsts;
+	} cases[] = {
+	    {"{\"access_token\":\"2YotnFZFEjr1zCsicMWpAA\",\"token_type\":"
+	     "\"example\",\"expires_in\":3600}",
+		200, OA2_ERR_PARSE, NULL, NULL, -1, "", 0},
+	    {"{\"access_token\":\"2YotnFZFEjr1zCsicMWpAA\",\"token_type\":"
+	     "\"Bearer\",\"expires_in\":3600,\"refresh_token\":"
+	     "\"tGzv3JOkF0XG5Qx2TlKWIA\"}",
+		200, 0, "2YotnFZFEjr1zCsicMWpAA", "tGzv3JOkF0XG5Qx2TlKWIA",
+		3600, "", 0},
+	    {"{\"access_token\":\"abc\",\"token_type\":\"bearer\","
+	     "\"expires_in\":\"3599\"}",
+		200, 0, "abc", "", 3599, "", 0},
+	    {"{\"access_token\":\"abc\",\"token_type\":\"Bearer\"}  \n", 200, 0,
+		"abc", "", -1, "", 0},
+	    {"{\"token_type\":\"Bearer\"}", 200, OA2_ERR_PARSE, NULL, NULL, -1,
+		"", 0},
+	    {"{\"access_token\":\"a b\",\"token_type\":\"Bearer\"}", 200,
+		OA2_ERR_PARSE, NULL, NULL, -1, "", 0},
+	    {"{\"access_token\":42,\"token_type\":\"Bearer\"}", 200,
+		OA2_ERR_PARSE, NULL, NULL, -1, "", 0},
+	    {"{\"access_token\":\"abc\",\"token_type\":\"Bearer\"", 200,
+		OA2_ERR_PARSE, NULL, NULL, -1, "", 0},
+	    {"[1,2]", 200, OA2_ERR_PARSE, NULL, NULL, -1, "", 0},
+	    {"<html>oops</html>", 502, OA2_ERR_PROVIDER, NULL, NULL, -1,
+		"http_502", 0},
+	    {"{\"error\":\"invalid_client\",\"error_description\":"
+	     "\"AADSTS7000215: Invalid client secret provided.\\r\\nTrace ID: "
+	     "x\",\"error_codes\":[7000215]}",
+		401, OA2_ERR_PROVIDER, NULL, NULL, -1, "invalid_client",
+		7000215},
+	    {"{\"error\":\"invalid_grant\",\"error_description\":"
+	     "\"AADSTS70008: The refresh token has expired\"}",
+		400, OA2_ERR_PROVIDER, NULL, NULL, -1, "invalid_grant", 70008},
+	    {"{\"access_token\":\"abc\",\"token_type\":\"Bearer\"}", 500,
+		OA2_ERR_PROVIDER, NULL, NULL, -1, "http_500", 0},
+	};
+	struct oa2_token_response tr;
+	size_t i;
+
+	oa2_token_response_init(&tr);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(
+		    oa2_token_response_parse(cases[i].body,
+			strlen(cases[i].body), cases[i].status, &tr),
+		    cases[i].rc);
+		if (cases[i].token != NULL) {
+			assert_string_equal(
+			    oa2_buf_str(&tr.access_token), cases[i].token);
+			assert_string_equal(
+			    oa2_buf_str(&tr.refresh_token), cases[i].refresh);
+			assert_int_equal(tr.expires_in, cases[i].expires_in);
+		} else {
+			assert_int_equal(tr.access_token.len, 0);
+		}
+		assert_string_equal(tr.error, cases[i].error);
+		assert_int_equal(tr.aadsts, cases[i].aadsts);
+	}
+	oa2_token_response_free(&tr);
+}
+
+static void
+test_parse_depth(void **state)
+{
+	struct oa2_token_response tr;
+	char deep[200];
+
+	memset(deep, '[', sizeof(deep));
+	oa2_token_response_init(&tr);
+	assert_int_equal(oa2_token_response_parse(deep, sizeof(deep), 200, &tr),
+	    OA2_ERR_PARSE);
+	oa2_token_response_free(&tr);
+}
+
+static void
+test_explain(void **state)
+{
+	static const struct {
+		const char *body;
+		long status;
+		int class;
+		const char *needle;
+	} cases[] = {
+	    {"{\"error\":\"invalid_client\",\"error_description\":"
+	     "\"AADSTS7000218: "
+	     "The request body must contain client_assertion or "
+	     "client_secret.\"}",
+		401, OA2_ERR_CLIENT, "Allow public client flows"},
+	    {"{\"error\":\"invalid_grant\",\"error_codes\":[700082]}", 400,
+		OA2_ERR_AUTH, "log in again"},
+	    {"{\"error\":\"invalid_grant\",\"error_description\":\"Token has "
+	     "been expired or revoked.\"}",
+		400, OA2_ERR_AUTH, "Testing"},
+	    {"{\"error\":\"invalid_grant\"}", 400, OA2_ERR_AUTH,
+		"log in again"},
+	    {"{\"error\":\"invalid_client\"}", 401, OA2_ERR_CLIENT,
+		"client_secret_file"},
+	    {"{\"error\":\"invalid_scope\"}", 400, OA2_ERR_CLIENT,
+		"outlook.office365.com/.default"},
+	    {"{\"error\":\"temporarily_unavailable\"}", 503, OA2_ERR_PROVIDER,
+		"try again later"},
+	    {"busy", 429, OA2_ERR_PROVIDER, "try again later"},
+	    {"nope", 404, OA2_ERR_CLIENT, "check token_endpoint"},
+	    {"{\"error\":\"brand_new_error\",\"error_description\":\"Whatever"
+	     "\"}",
+		400, OA2_ERR_CLIENT, "brand_new_error: Whatever"},
+	    {"{\"error\":\"invalid_request\",\"error_description\":"
+	     "\"AADSTS9001023: tenant\"}",
+		400, OA2_ERR_CLIENT, "tenant-specific endpoint"},
+	};
+	struct oa2_token_response tr;
+	char msg[1024];
+	size_t i;
+
+	oa2_token_response_init(&tr);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(
+		    oa2_token_response_parse(cases[i].body,
+			strlen(cases[i].body), cases[i].status, &tr),
+		    OA2_ERR_PROVIDER);
+		assert_int_equal(
+		    oa2_explain(&tr, "work", msg, sizeof(msg)), cases[i].class);
+		if (strstr(msg, cases[i].needle) == NULL)
+			fail_msg("case %zu: '%s' lacks '%s'", i, msg,
+			    cases[i].needle);
+		assert_non_null(strstr(msg, "account work: "));
+	}
+	oa2_token_response_free(&tr);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_parse),
+	    cmocka_unit_test(test_parse_depth),
+	    cmocka_unit_test(test_explain),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,322 @@
+/*
+ * account.c: apply provider presets to a configured account, load its
+ * client secret, and find the per-uid state directory and account locks.
+ *
+ * Presets supply endpoints and default scopes; every endpoint the account
+ * sets itself wins (this is how tests point a preset at a local server).
+ *
+ * SECRETS: the client secret, read from client_secret_file (refused when
+ * others can read it) into a wiping buffer, freed by account_free().
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "helper.h"
+#include "http.h"
+#include "secretfile.h"
+#include "wire.h"
+
+#define MS_AUTHORITY "https://login.microsoftonline.com"
+#define MS_SCOPE_DELEGATED                                                     \
+	"https://outlook.office.com/IMAP.AccessAsUser.All "                    \
+	"https://outlook.office.com/SMTP.Send offline_access"
+#define MS_SCOPE_APP "https://outlook.office365.com/.default"
+#define GOOGLE_SCOPE "https://mail.google.com/"
+
+static int
+parse_flow(const char *s, enum flow *f)
+{
+	if (s == NULL || strcmp(s, "authorization_code") == 0)
+		*f = FLOW_AUTHORIZATION_CODE;
+	else if (strcmp(s, "device_code") == 0)
+		*f = FLOW_DEVICE_CODE;
+	else if (strcmp(s, "client_credentials") == 0)
+		*f = FLOW_CLIENT_CREDENTIALS;
+	else if (strcmp(s, "password") == 0)
+		*f = FLOW_PASSWORD;
+	else
+		return OA2_ERR_CONFIG;
+	return 0;
+}
+
+/* dst = configured, else prefix + suffix (a preset), else "". */
+static int
+set_url(
+    char *dst, const char *configured, const char *prefix, const char *suffix)
+{
+	size_t pl, sl;
+
+	if (configured != NULL) {
+		prefix = configured;
+		suffix = "";
+	} else if (prefix == NULL) {
+		prefix = suffix = "";
+	}
+	pl = strlen(prefix);
+	sl = strlen(suffix);
+	if (pl + sl >= URL_MAX) {
+		dst[0] = '\0';
+		return 1;
+	}
+	memcpy(dst, prefix, pl);
+	memcpy(dst + pl, suffix, sl + 1);
+	return 0;
+}
+
+static int
+is_generic_tenant(const char *t)
+{
+	return strcmp(t, "common") == 0 || strcmp(t, "organizations") == 0 ||
+	    strcmp(t, "consumers") == 0;
+}
+
+int
+account_resolve(const struct oa2_account *a, struct account *out)
+{
+	const char *const *v = (const char *const *)a->v;
+	const char *provider =
+	    v[OA2_K_PROVIDER] ? v[OA2_K_PROVIDER] : "generic";
+	const char *tenant = v[OA2_K_TENANT];
+	char err[512], base[URL_MAX];
+	int r, toolong = 0;
+
+	memset(out, 0, sizeof(*out));
+	oa2_buf_init(&out->client_secret, OA2_SECRET_FILE_MAX);
+	out->name = a->name;
+	out->user = v[OA2_K_USER];
+	out->provider = provider;
+	out->client_id = v[OA2_K_CLIENT_ID];
+	out->ca_file = v[OA2_K_CA_FILE];
+	out->scope = v[OA2_K_SCOPE];
+
+	if (out->user == NULL || oa2_mailbox_check(out->user) != 0) {
+		say("account %s: set 'user' to the mailbox address", a->name);
+		return OA2_ERR_CONFIG;
+	}
+	if (out->client_id == NULL) {
+		say("account %s: set 'client_id' (the application ID of the "
+		    "app registration)",
+		    a->name);
+		return OA2_ERR_CONFIG;
+	}
+	if (parse_flow(v[OA2_K_FLOW], &out->flow) != 0) {
+		say("account %s: flow '%s' is not one of authorization_code, "
+		    "device_code, client_credentials, password",
+		    a->name, v[OA2_K_FLOW]);
+		return OA2_ERR_CONFIG;
+	}
+	if (v[OA2_K_CLIENT_AUTH] == NULL ||
+	    strcmp(v[OA2_K_CLIENT_AUTH], "basic") == 0)
+		out->client_auth = CLIENT_AUTH_BASIC;
+	else if (strcmp(v[OA2_K_CLIENT_AUTH], "post") == 0)
+		out->client_auth = CLIENT_AUTH_POST;
+	else {
+		say("account %s: client_auth must be 'basic' or 'post'",
+		    a->name);
+		return OA2_ERR_CONFIG;
+	}
+
+	if (strcmp(provider, "microsoft") == 0) {
+		if (tenant == NULL)
+			tenant = "organizations";
+		if (out->flow == FLOW_CLIENT_CREDENTIALS &&
+		    is_generic_tenant(tenant)) {
+			say("account %s: client credentials need your tenant: "
+			    "set tenant = your tenant ID or domain "
+			    "(AADSTS9001023)",
+			    a->name);
+			return OA2_ERR_CONFIG;
+		}
+		if (strlen(tenant) > 128 || strchr(tenant, '/') != NULL) {
+			say("account %s: tenant '%s' is not a tenant ID or "
+			    "domain",
+			    a->name, tenant);
+			return OA2_ERR_CONFIG;
+		}
+		snprintf(
+		    base, sizeof(base), MS_AUTHORITY "/%s/oauth2/v2.0", tenant);
+		toolong |= set_url(out->token_endpoint, v[OA2_K_TOKEN_ENDPOINT],
+		    base, "/token");
+		toolong |= set_url(out->authorization_endpoint,
+		    v[OA2_K_AUTHORIZATION_ENDPOINT], base, "/authorize");
+		toolong |= set_url(out->device_endpoint,
+		    v[OA2_K_DEVICE_AUTHORIZATION_ENDPOINT], base,
+		    "/devicecode");
+		toolong |= set_url(out->revocation_endpoint,
+		    v[OA2_K_REVOCATION_ENDPOINT], NULL, NULL);
+		if (out->scope == NULL)
+			out->scope = out->flow == FLOW_CLIENT_CREDENTIALS
+			    ? MS_SCOPE_APP
+			    : MS_SCOPE_DELEGATED;
+	} else if (strcmp(provider, "google") == 0) {
+		toolong |= set_url(out->token_endpoint, v[OA2_K_TOKEN_ENDPOINT],
+		    "https://oauth2.googleapis.com/token", "");
+		toolong |= set_url(out->authorization_endpoint,
+		    v[OA2_K_AUTHORIZATION_ENDPOINT],
+		    "https://accounts.google.com/o/oauth2/v2/auth", "");
+		toolong |= set_url(out->device_endpoint,
+		    v[OA2_K_DEVICE_AUTHORIZATION_ENDPOINT],
+		    "https://oauth2.googleapis.com/device/code", "");
+		toolong |= set_url(out->revocation_endpoint,
+		    v[OA2_K_REVOCATION_ENDPOINT],
+		    "https://oauth2.googleapis.com/revoke", "");
+		if (out->scope == NULL)
+			out->scope = GOOGLE_SCOPE;
+	} else if (strcmp(provider, "generic") == 0) {
+		toolong |= set_url(
+		    out->token_endpoint, v[OA2_K_TOKEN_ENDPOINT], NULL, NULL);
+		toolong |= set_url(out->authorization_endpoint,
+		    v[OA2_K_AUTHORIZATION_ENDPOINT], NULL, NULL);
+		toolong |= set_url(out->device_endpoint,
+		    v[OA2_K_DEVICE_AUTHORIZATION_ENDPOINT], NULL, NULL);
+		toolong |= set_url(out->revocation_endpoint,
+		    v[OA2_K_REVOCATION_ENDPOINT], NULL, NULL);
+		if (out->token_endpoint[0] == '\0') {
+			say("account %s: set token_endpoint (provider "
+			    "generic)",
+			    a->name);
+			return OA2_ERR_CONFIG;
+		}
+	} else {
+		say("account %s: provider '%s' is not one of microsoft, "
+		    "google, generic",
+		    a->name, provider);
+		return OA2_ERR_CONFIG;
+	}
+	if (toolong) {
+		say("account %s: an endpoint URL is longer than %d bytes",
+		    a->name, URL_MAX - 1);
+		return OA2_ERR_CONFIG;
+	}
+	if ((r = oa2_url_allowed(out->token_endpoint, err, sizeof(err))) != 0) {
+		say("account %s: token_endpoint: %s", a->name, err);
+		return OA2_ERR_CONFIG;
+	}
+	if (v[OA2_K_CLIENT_SECRET_FILE] != NULL) {
+		r = oa2_secretfile_read(v[OA2_K_CLIENT_SECRET_FILE],
+		    &out->client_secret, err, sizeof(err));
+		if (r != 0) {
+			say("account %s: %s", a->name, err);
+			return r == OA2_ERR_PERM ? OA2_ERR_PERM
+						 : OA2_ERR_CONFIG;
+		}
+	} else if (out->flow == FLOW_CLIENT_CREDENTIALS) {
+		say("account %s: client credentials need a secret: set "
+		    "client_secret_file",
+		    a->name);
+		return OA2_ERR_CONFIG;
+	}
+	return 0;
+}
+
+void
+account_free(struct account *acct)
+{
+	oa2_buf_free(&acct->client_secret);
+}
+
+/* mkdir -p with mode 0700 for the components we create. */
+static int
+make_dirs(char *path)
+{
+	char *p;
+
+	for (p = path + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+			*p = '/';
+			return -1;
+		}
+		*p = '/';
+	}
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* Our own directory: owned by us, no access for others. */
+static int
+dir_is_private(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    st.st_uid == geteuid() && (st.st_mode & 077) == 0;
+}
+
+int
+state_dir(char *out, size_t outsz)
+{
+	const char *xdg = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+	struct passwd *pw;
+
+	if (xdg != NULL && *xdg == '/')
+		snprintf(out, outsz, "%s/sasl-oauth2", xdg);
+	else {
+		if (home == NULL || *home != '/') {
+			pw = getpwuid(geteuid());
+			home = pw != NULL ? pw->pw_dir : NULL;
+		}
+		if (home == NULL)
+			return OA2_ERR_NOTFOUND;
+		snprintf(out, outsz, "%s/.local/state/sasl-oauth2", home);
+	}
+	if (make_dirs(out) == 0 && dir_is_private(out))
+		return 0;
+	/* System users (postfix) have unwritable homes: use the system
+	 * state dir, one 0700 subdirectory per uid. */
+	snprintf(out, outsz, LOCALSTATEDIR "/lib/sasl-oauth2/%u",
+	    (unsigned)geteuid());
+	if (mkdir(out, 0700) < 0 && errno != EEXIST)
+		return OA2_ERR_IO;
+	return dir_is_private(out) ? 0 : OA2_ERR_PERM;
+}
+
+int
+account_lock(const char *account, int timeout_s)
+{
+	char dir[768], path[1024];
+	struct timespec pause = {0, 20 * 1000 * 1000};
+	time_t deadline = time(NULL) + timeout_s;
+	int fd, r;
+
+	if ((r = state_dir(dir, sizeof(dir))) != 0)
+		return r;
+	snprintf(path, sizeof(path), "%s/%s.lock", dir, account);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return OA2_ERR_IO;
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			close(fd);
+			return OA2_ERR_IO;
+		}
+		if (time(NULL) >= deadline) {
+			close(fd);
+			return OA2_ERR_TIMEOUT;
+		}
+		nanosleep(&pause, NULL);
+	}
+	return fd;
+}
+
+void
+account_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd); /* releases the flock */
+}

@@ -1,0 +1,95 @@
+/*
+ * flow.c: requests to the token endpoint shared by every flow, and the
+ * client credentials grant (RFC 6749 4.4).
+ *
+ * TRUST: answers are untrusted; see tokenresp.c.
+ * SECRETS: the form (secrets, codes, refresh tokens) is a wiping buffer;
+ * verbose output names lengths and fields, never values.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "err.h"
+#include "errmap.h"
+#include "helper.h"
+#include "http.h"
+#include "tokenresp.h"
+
+int
+token_request(const struct account *acct, struct oa2_buf *form,
+    struct oa2_token_response *tr)
+{
+	struct oa2_http h = {0};
+	struct oa2_buf body;
+	char err[768], msg[1024];
+	long status = 0;
+	int r;
+
+	h.ca_file = acct->ca_file;
+	if (acct->client_secret.len > 0) {
+		if (acct->client_auth == CLIENT_AUTH_BASIC) {
+			h.basic_user = acct->client_id;
+			h.basic_pass = acct->client_secret.data;
+		} else if ((r = oa2_form_add(form, "client_secret",
+				acct->client_secret.data)) != 0)
+			return r;
+	}
+	if ((acct->client_secret.len == 0 ||
+		acct->client_auth == CLIENT_AUTH_POST) &&
+	    (r = oa2_form_add(form, "client_id", acct->client_id)) != 0)
+		return r;
+
+	oa2_buf_init(&body, OA2_HTTP_BODY_MAX);
+	verbose("account %s: POST %s (client auth %s)", acct->name,
+	    acct->token_endpoint,
+	    acct->client_secret.len == 0		 ? "none"
+		: acct->client_auth == CLIENT_AUTH_BASIC ? "basic"
+							 : "post");
+	r = oa2_http_post(
+	    &h, acct->token_endpoint, form, &status, &body, err, sizeof(err));
+	if (r != 0) {
+		say("account %s: %s; check the network and token_endpoint, "
+		    "then try again",
+		    acct->name, err);
+		goto out;
+	}
+	verbose("account %s: HTTP %ld, %u bytes", acct->name, status,
+	    (unsigned)body.len);
+	r = oa2_token_response_parse(oa2_buf_str(&body), body.len, status, tr);
+	if (r == OA2_ERR_PROVIDER) {
+		r = oa2_explain(tr, acct->name, msg, sizeof(msg));
+		say("%s", msg);
+	} else if (r != 0) {
+		say("account %s: unusable answer from %s (HTTP %ld): %s",
+		    acct->name, acct->token_endpoint, status,
+		    tr->problem[0] ? tr->problem : oa2_strerror(r));
+	} else {
+		verbose("account %s: got a %s token (%u bytes, expires in "
+			"%lld s%s)",
+		    acct->name, tr->token_type, (unsigned)tr->access_token.len,
+		    tr->expires_in,
+		    tr->refresh_token.len > 0 ? ", with a refresh token" : "");
+	}
+out:
+	oa2_buf_free(&body);
+	return r;
+}
+
+int
+flow_client_credentials(
+    const struct account *acct, struct oa2_token_response *tr)
+{
+	struct oa2_buf form;
+	int r;
+
+	oa2_buf_init(&form, 65536);
+	if ((r = oa2_form_add(&form, "grant_type", "client_credentials")) ==
+		0 &&
+	    (r = oa2_form_add(
+		 &form, "scope", acct->scope ? acct->scope : "")) == 0)
+		r = token_request(acct, &form, tr);
+	oa2_buf_free(&form);
+	return r;
+}
