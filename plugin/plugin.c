@@ -224,6 +224,22 @@ get_credentials(struct context *ctx, sasl_client_params_t *params,
 	return SASL_OK;
 }
 
+/* SASL_OAUTH2_HELPER_TIMEOUT (seconds, 1 to 300) bounds a helper run. */
+static int
+helper_timeout_ms(void)
+{
+	const char *v = getenv("SASL_OAUTH2_HELPER_TIMEOUT");
+	char *end;
+	long s;
+
+	if (v == NULL || *v == '\0')
+		return OA2_HELPER_TIMEOUT_MS;
+	s = strtol(v, &end, 10);
+	if (*end != '\0' || s < 1 || s > 300)
+		return OA2_HELPER_TIMEOUT_MS;
+	return (int)s * 1000;
+}
+
 static const char *
 helper_path(void)
 {
@@ -251,7 +267,7 @@ report_helper_failure(const sasl_utils_t *u, const char *mailbox,
 		snprintf(msg, sizeof(msg),
 		    "sasl-oauth2: '%s token' for %s gave no answer in %d s; "
 		    "is the identity provider reachable?",
-		    helper, mailbox, OA2_HELPER_TIMEOUT_MS / 1000);
+		    helper, mailbox, helper_timeout_ms() / 1000);
 	else if (res->overflow || r == OA2_ERR_PARSE)
 		snprintf(msg, sizeof(msg),
 		    "sasl-oauth2: %s printed something that is not an "
@@ -305,7 +321,7 @@ get_token(struct context *ctx, sasl_client_params_t *params)
 
 	helper = helper_path();
 	oa2_buf_init(&raw, OA2_TOKEN_MAX + 2);
-	r = helper_run(helper, ctx->mailbox, OA2_HELPER_TIMEOUT_MS, &raw, &res);
+	r = helper_run(helper, ctx->mailbox, helper_timeout_ms(), &raw, &res);
 	if (r == 0 && res.exit_status == 0)
 		r = oa2_helper_output_parse(
 		    raw.data != NULL ? raw.data : "", raw.len, &ctx->token);

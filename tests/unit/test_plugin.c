@@ -1,0 +1,465 @@
+/*
+ * test_plugin.c: the built plugin inside real libsasl2, as a host program
+ * would use it: loaded from SASL_PATH, driven with sasl_client_start/step.
+ *
+ * Covers the exported symbols, the exact initial responses, callbacks and
+ * prompts, the error-challenge answers and cache invalidation, the keyring
+ * path, compatibility mode, and every way the helper can fail (through
+ * tests/unit/fake-helper; the real helper is tested by the integration
+ * suite).
+ */
+#include "config.h"
+
+#include <dlfcn.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sasl/sasl.h>
+
+#include "buf.h"
+#include "err.h"
+#include "keyring.h"
+
+static char plugin_dir[1024];
+static char helper[1024];
+static char modefile[] = "/tmp/oa2-plugin-test-XXXXXX";
+static char recordfile[1100];
+static const char *cb_user;
+static const char *cb_pass;
+
+static int
+get_authname(void *ctx, int id, const char **result, unsigned *len)
+{
+	if (id != SASL_CB_AUTHNAME || cb_user == NULL)
+		return SASL_FAIL;
+	*result = cb_user;
+	if (len != NULL)
+		*len = (unsigned)strlen(cb_user);
+	return SASL_OK;
+}
+
+static int
+get_pass(sasl_conn_t *conn, void *ctx, int id, sasl_secret_t **psecret)
+{
+	static sasl_secret_t *s;
+	size_t n = strlen(cb_pass);
+
+	free(s);
+	s = malloc(sizeof(*s) + n);
+	s->len = n;
+	memcpy(s->data, cb_pass, n + 1);
+	*psecret = s;
+	return SASL_OK;
+}
+
+/* libsasl2 stores every callback as int (*)(void). */
+#define CB(f) ((int (*)(void))(void (*)(void))(f))
+
+static sasl_callback_t callbacks[] = {
+    {SASL_CB_AUTHNAME, CB(get_authname), NULL},
+    {SASL_CB_PASS, CB(get_pass), NULL}, {SASL_CB_LIST_END, NULL, NULL}};
+
+/* No callbacks at all: the host answers prompts (mbsync, imtest). */
+static sasl_callback_t no_callbacks[] = {{SASL_CB_LIST_END, NULL, NULL}};
+
+static void
+set_mode(const char *mode)
+{
+	FILE *f = fopen(modefile, "w");
+
+	assert_non_null(f);
+	fprintf(f, "%s\n%s\n", mode, recordfile);
+	fclose(f);
+}
+
+static int
+setup(void **state)
+{
+	const char *b = getenv("abs_top_builddir");
+	const char *s = getenv("abs_top_srcdir");
+	int fd;
+
+	if (b == NULL || s == NULL)
+		return -1;
+	snprintf(plugin_dir, sizeof(plugin_dir), "%s/plugin/.libs", b);
+	snprintf(helper, sizeof(helper), "%s/tests/unit/fake-helper", s);
+	if ((fd = mkstemp(modefile)) < 0)
+		return -1;
+	close(fd);
+	snprintf(recordfile, sizeof(recordfile), "%s.record", modefile);
+	setenv("SASL_PATH", plugin_dir, 1);
+	setenv("SASL_OAUTH2_HELPER", helper, 1);
+	setenv("SASL_OAUTH2_CONFIG", modefile, 1);
+	setenv("SASL_OAUTH2_HELPER_TIMEOUT", "2", 1);
+	/* Must not reach the helper. */
+	setenv("SASL_OAUTH2_TEST_SECRET", "do-not-pass-me", 1);
+	unsetenv("SASL_OAUTH2_PASSWORD_IS_TOKEN");
+	return sasl_client_init(NULL) == SASL_OK ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	sasl_client_done();
+	unlink(modefile);
+	unlink(recordfile);
+	return 0;
+}
+
+/* A mailbox unique to this run so the real keyring holds nothing stale. */
+static const char *
+mailbox(const char *tag)
+{
+	static char mb[128];
+
+	snprintf(mb, sizeof(mb), "%s-%ld-%ld@plugin.test", tag, (long)getpid(),
+	    (long)time(NULL));
+	return mb;
+}
+
+static sasl_conn_t *
+new_conn(sasl_callback_t *cbs)
+{
+	sasl_conn_t *conn = NULL;
+
+	assert_int_equal(sasl_client_new("imap", "mail.example.test",
+			     "127.0.0.1;40000", "127.0.0.1;993", cbs, 0, &conn),
+	    SASL_OK);
+	return conn;
+}
+
+static void
+test_exports(void **state)
+{
+	char path[1200];
+	void *h;
+
+	snprintf(path, sizeof(path), "%s/libsasloauth2.so", plugin_dir);
+	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	assert_non_null(h);
+	assert_non_null(dlsym(h, "sasl_client_plug_init"));
+	/* Internals, shared code included, stay hidden. */
+	assert_null(dlsym(h, "helper_run"));
+	assert_null(dlsym(h, "oa2_xoauth2_build"));
+	assert_null(dlsym(h, "oa2_keyring_get"));
+	assert_null(dlsym(h, "oa2_buf_append"));
+	dlclose(h);
+}
+
+static void
+test_mechs_listed(void **state)
+{
+	sasl_conn_t *conn = new_conn(callbacks);
+	const char *list = NULL;
+
+	assert_int_equal(
+	    sasl_listmech(conn, NULL, "", " ", "", &list, NULL, NULL), SASL_OK);
+	assert_non_null(strstr(list, "XOAUTH2"));
+	assert_non_null(strstr(list, "OAUTHBEARER"));
+	sasl_dispose(&conn);
+}
+
+static void
+expect_start(
+    sasl_conn_t *conn, const char *mech, const char *want, size_t wantlen)
+{
+	const char *out = NULL, *chosen = NULL;
+	unsigned outlen = 0;
+	sasl_interact_t *interact = NULL;
+
+	assert_int_equal(
+	    sasl_client_start(conn, mech, &interact, &out, &outlen, &chosen),
+	    SASL_CONTINUE);
+	assert_string_equal(chosen, mech);
+	assert_int_equal(outlen, wantlen);
+	assert_memory_equal(out, want, wantlen);
+}
+
+static void
+test_helper_token_xoauth2(void **state)
+{
+	const char *mb = mailbox("xo");
+	char want[512];
+	sasl_conn_t *conn;
+	FILE *f;
+	char line[4096];
+	int saw_argv = 0;
+
+	set_mode("token");
+	unlink(recordfile);
+	cb_user = mb;
+	conn = new_conn(callbacks);
+	snprintf(want, sizeof(want),
+	    "user=%s\001auth=Bearer helper-token-for-%s\001\001", mb, mb);
+	expect_start(conn, "XOAUTH2", want, strlen(want));
+	/* The server's success: one more step with nothing completes it. */
+	{
+		const char *out;
+		unsigned outlen;
+		assert_int_equal(
+		    sasl_client_step(conn, NULL, 0, NULL, &out, &outlen),
+		    SASL_OK);
+	}
+	sasl_dispose(&conn);
+	/* argv holds no secret; the environment only allow-listed names. */
+	f = fopen(recordfile, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, "argv: ", 6) == 0) {
+			char wantargv[300];
+			snprintf(wantargv, sizeof(wantargv),
+			    "argv: token --user %s\n", mb);
+			assert_string_equal(line, wantargv);
+			saw_argv = 1;
+		} else {
+			assert_null(strstr(line, "SASL_OAUTH2_TEST_SECRET"));
+			assert_null(strstr(line, "SASL_OAUTH2_HELPER"));
+			assert_non_null(strstr(line, "SASL_OAUTH2_CONFIG"));
+		}
+	}
+	fclose(f);
+	assert_true(saw_argv);
+}
+
+static void
+test_oauthbearer_host_port(void **state)
+{
+	const char *mb = mailbox("ob");
+	char want[512];
+	sasl_conn_t *conn;
+
+	set_mode("token");
+	cb_user = mb;
+	conn = new_conn(callbacks);
+	snprintf(want, sizeof(want),
+	    "n,a=%s,\001host=mail.example.test\001port=993\001auth=Bearer "
+	    "helper-token-for-%s\001\001",
+	    mb, mb);
+	expect_start(conn, "OAUTHBEARER", want, strlen(want));
+	sasl_dispose(&conn);
+}
+
+static void
+test_keyring_first(void **state)
+{
+	const char *mb = mailbox("kr");
+	char want[512];
+	time_t now = time(NULL);
+	sasl_conn_t *conn;
+
+	/* The helper would fail: the token must come from the keyring. */
+	set_mode("relogin");
+	assert_int_equal(
+	    oa2_keyring_put(mb, "cached-token", 12, now + 3600, now), 0);
+	cb_user = mb;
+	conn = new_conn(callbacks);
+	snprintf(want, sizeof(want),
+	    "user=%s\001auth=Bearer cached-token\001\001", mb);
+	expect_start(conn, "XOAUTH2", want, strlen(want));
+	sasl_dispose(&conn);
+	oa2_keyring_invalidate(mb);
+}
+
+static void
+test_error_challenge(void **state)
+{
+	static const struct {
+		const char *mech;
+		const char *challenge;
+		const char *answer;
+		unsigned answerlen;
+	} cases[] = {
+	    {"XOAUTH2",
+		"{\"status\":\"401\",\"schemes\":\"bearer\",\"scope\":"
+		"\"https://mail.google.com/\"}",
+		"", 0},
+	    {"OAUTHBEARER", "{\"status\":\"invalid_token\",\"scope\":\"x\"}",
+		"\001", 1},
+	    /* Garbage still gets the proper answer. */
+	    {"XOAUTH2", "\377\376garbage", "", 0},
+	    {"OAUTHBEARER", "{{{{", "\001", 1},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *mb = mailbox(cases[i].mech);
+		time_t now = time(NULL), exp;
+		const char *out, *chosen;
+		unsigned outlen;
+		struct oa2_buf tok;
+		sasl_conn_t *conn;
+
+		set_mode("token");
+		assert_int_equal(
+		    oa2_keyring_put(mb, "stale", 5, now + 3600, now), 0);
+		cb_user = mb;
+		conn = new_conn(callbacks);
+		assert_int_equal(sasl_client_start(conn, cases[i].mech, NULL,
+				     &out, &outlen, &chosen),
+		    SASL_CONTINUE);
+		assert_int_equal(sasl_client_step(conn, cases[i].challenge,
+				     (unsigned)strlen(cases[i].challenge), NULL,
+				     &out, &outlen),
+		    SASL_CONTINUE);
+		assert_int_equal(outlen, cases[i].answerlen);
+		assert_memory_equal(out, cases[i].answer, outlen);
+		/* The rejected token is gone from the cache. */
+		oa2_buf_init(&tok, 64);
+		assert_int_equal(
+		    oa2_keyring_get(mb, now, 60, &tok, &exp), OA2_ERR_NOTFOUND);
+		oa2_buf_free(&tok);
+		/* A further challenge is a protocol error, not a hang. */
+		assert_int_not_equal(
+		    sasl_client_step(conn, "x", 1, NULL, &out, &outlen),
+		    SASL_CONTINUE);
+		sasl_dispose(&conn);
+	}
+}
+
+static void
+test_prompts(void **state)
+{
+	const char *mb = mailbox("pr");
+	sasl_interact_t *interact = NULL, *p;
+	const char *out = NULL, *chosen = NULL;
+	unsigned outlen = 0;
+	char want[512];
+	sasl_conn_t *conn;
+	int saw_name = 0;
+
+	set_mode("token");
+	conn = new_conn(no_callbacks);
+	assert_int_equal(sasl_client_start(conn, "XOAUTH2", &interact, &out,
+			     &outlen, &chosen),
+	    SASL_INTERACT);
+	assert_non_null(interact);
+	for (p = interact; p->id != SASL_CB_LIST_END; p++) {
+		/* Only the mailbox: no password is asked for. */
+		assert_int_equal(p->id, SASL_CB_AUTHNAME);
+		p->result = mb;
+		p->len = (unsigned)strlen(mb);
+		saw_name = 1;
+	}
+	assert_true(saw_name);
+	assert_int_equal(sasl_client_start(conn, "XOAUTH2", &interact, &out,
+			     &outlen, &chosen),
+	    SASL_CONTINUE);
+	snprintf(want, sizeof(want),
+	    "user=%s\001auth=Bearer helper-token-for-%s\001\001", mb, mb);
+	assert_int_equal(outlen, strlen(want));
+	assert_memory_equal(out, want, outlen);
+	sasl_dispose(&conn);
+}
+
+static void
+test_compat_password_is_token(void **state)
+{
+	const char *mb = mailbox("co");
+	char want[512];
+	sasl_conn_t *conn;
+
+	set_mode("relogin"); /* the helper must not be used */
+	setenv("SASL_OAUTH2_PASSWORD_IS_TOKEN", "yes", 1);
+	cb_user = mb;
+	cb_pass = "token-from-the-host";
+	conn = new_conn(callbacks);
+	snprintf(want, sizeof(want),
+	    "user=%s\001auth=Bearer token-from-the-host\001\001", mb);
+	expect_start(conn, "XOAUTH2", want, strlen(want));
+	sasl_dispose(&conn);
+	cb_pass = "not a token";
+	conn = new_conn(callbacks);
+	{
+		const char *out, *chosen;
+		unsigned outlen;
+		assert_int_equal(sasl_client_start(conn, "XOAUTH2", NULL, &out,
+				     &outlen, &chosen),
+		    SASL_BADPARAM);
+	}
+	sasl_dispose(&conn);
+	unsetenv("SASL_OAUTH2_PASSWORD_IS_TOKEN");
+}
+
+static void
+test_helper_failures(void **state)
+{
+	static const struct {
+		const char *mode;
+		int rc;
+		const char *needle;
+	} cases[] = {
+	    {"garbage", SASL_FAIL, "not an access token"},
+	    {"huge", SASL_FAIL, "not an access token"},
+	    {"hang", SASL_TRYAGAIN, "gave no answer in 2 s"},
+	    {"signal", SASL_FAIL, "killed by signal 9"},
+	    {"relogin", SASL_FAIL, "log in again"},
+	    {"tempfail", SASL_TRYAGAIN, "cannot reach the IdP"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *out, *chosen;
+		unsigned outlen;
+		sasl_conn_t *conn;
+		time_t t0 = time(NULL);
+
+		set_mode(cases[i].mode);
+		cb_user = mailbox(cases[i].mode);
+		conn = new_conn(callbacks);
+		assert_int_equal(sasl_client_start(conn, "XOAUTH2", NULL, &out,
+				     &outlen, &chosen),
+		    cases[i].rc);
+		if (strstr(sasl_errdetail(conn), cases[i].needle) == NULL)
+			fail_msg("%s: '%s' lacks '%s'", cases[i].mode,
+			    sasl_errdetail(conn), cases[i].needle);
+		/* Bounded: the 2 s timeout plus slack, never the 30 s sleep. */
+		assert_true(time(NULL) - t0 < 10);
+		sasl_dispose(&conn);
+	}
+}
+
+static void
+test_helper_missing(void **state)
+{
+	const char *out, *chosen;
+	unsigned outlen;
+	sasl_conn_t *conn;
+
+	setenv("SASL_OAUTH2_HELPER", "/nonexistent/sasl-oauth2", 1);
+	cb_user = mailbox("missing");
+	conn = new_conn(callbacks);
+	assert_int_equal(
+	    sasl_client_start(conn, "XOAUTH2", NULL, &out, &outlen, &chosen),
+	    SASL_FAIL);
+	assert_non_null(strstr(sasl_errdetail(conn), "cannot be run here"));
+	assert_non_null(strstr(sasl_errdetail(conn), "refresh --all"));
+	sasl_dispose(&conn);
+	setenv("SASL_OAUTH2_HELPER", helper, 1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_exports),
+	    cmocka_unit_test(test_mechs_listed),
+	    cmocka_unit_test(test_helper_token_xoauth2),
+	    cmocka_unit_test(test_oauthbearer_host_port),
+	    cmocka_unit_test(test_keyring_first),
+	    cmocka_unit_test(test_error_challenge),
+	    cmocka_unit_test(test_prompts),
+	    cmocka_unit_test(test_compat_password_is_token),
+	    cmocka_unit_test(test_helper_failures),
+	    cmocka_unit_test(test_helper_missing),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
