@@ -1,0 +1,380 @@
+// server.mjs: the local OAuth 2.0 / OpenID Connect identity provider of the
+// sasl-oauth2 integration tests (npm oidc-provider 9.x), on 127.0.0.1 only,
+// plain http.  Everything lives in memory and dies with the process.
+//
+// SECRETS: only the throw-away client secrets of clients.env, known to every
+// test.
+// Tokens are never logged.
+//
+// Environment:
+//   IDP_PORT             TCP port on 127.0.0.1 (required)
+//   IDP_AT_TTL           access token lifetime in seconds (default 3600)
+//   IDP_RT_TTL           refresh token lifetime in seconds (default 14 days)
+//   IDP_DEVICE_INTERVAL  "interval" in device authorization responses
+//                        (default 1; the RFC 8628 default of 5 s makes tests slow)
+// Prints "ready <issuer>" on stdout once it listens.
+//
+// Behaviour the tests rely on:
+//   - any login name is an account; its "email" claim is the login name.
+//   - client_credentials tokens carry the client's mailbox as "email".
+//   - introspection (/token/introspection) returns active + email; the
+//     dovecot client may introspect and revoke any token.
+//   - refresh tokens are issued whenever offline_access is requested (no
+//     prompt=consent needed), rotate on every use, and reusing a consumed one
+//     revokes the whole grant (oidc-provider's reuse detection).
+//   - revoking an ACCESS token kills only that token (the refresh token of
+//     the same grant keeps working); revoking a REFRESH token revokes the
+//     grant.
+//   - GET /_test/stats, POST /_test/reset: counters (see below).
+
+import http from 'node:http';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+import Provider from 'oidc-provider';
+
+// ---- fixed test clients (throw-away secrets) --------------------------------
+// The ids, secrets, scopes and the app-only mailbox live in clients.env (one
+// place, also sourced by lib-idp.sh); see the comment there.
+function loadClientsEnv() {
+  const file = fileURLToPath(new URL('./clients.env', import.meta.url));
+  const out = {};
+  for (const raw of readFileSync(file, 'utf8').split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line);
+    if (!m) throw new Error(`clients.env: bad line: ${line}`);
+    out[m[1]] = m[2].replace(/^"(.*)"$/, '$1');
+  }
+  return out;
+}
+const C = loadClientsEnv();
+
+const CC_SCOPE = C.IDP_CC_SCOPE;
+const MUA_SCOPE = C.IDP_MUA_SCOPE;
+const MUA_GRANTS = [
+  'authorization_code',
+  'refresh_token',
+  'urn:ietf:params:oauth:grant-type:device_code',
+];
+const MUA_REDIRECTS = ['http://127.0.0.1/callback', 'http://[::1]/callback'];
+
+// mailbox of each app-only (client credentials) client
+const APP_MAILBOX = {
+  [C.IDP_RELAY_BASIC_ID]: C.IDP_RELAY_MAILBOX,
+  [C.IDP_RELAY_POST_ID]: C.IDP_RELAY_MAILBOX,
+};
+
+const CLIENTS = [
+  {
+    client_id: C.IDP_RELAY_BASIC_ID,
+    client_secret: C.IDP_RELAY_BASIC_SECRET,
+    token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    scope: CC_SCOPE,
+  },
+  {
+    client_id: C.IDP_RELAY_POST_ID,
+    client_secret: C.IDP_RELAY_POST_SECRET,
+    token_endpoint_auth_method: 'client_secret_post',
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    scope: CC_SCOPE,
+  },
+  {
+    client_id: C.IDP_DOVECOT_ID,
+    client_secret: C.IDP_DOVECOT_SECRET,
+    token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: [],
+    response_types: [],
+    redirect_uris: [],
+  },
+  {
+    client_id: C.IDP_MUA_ID,
+    application_type: 'native',
+    token_endpoint_auth_method: 'none',
+    grant_types: MUA_GRANTS,
+    response_types: ['code'],
+    redirect_uris: MUA_REDIRECTS,
+    scope: MUA_SCOPE,
+  },
+  {
+    client_id: C.IDP_MUA_SECRET_ID,
+    client_secret: C.IDP_MUA_SECRET_SECRET,
+    application_type: 'native',
+    token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: MUA_GRANTS,
+    response_types: ['code'],
+    redirect_uris: MUA_REDIRECTS,
+    scope: MUA_SCOPE,
+  },
+];
+
+// ---- settings -----------------------------------------------------------------
+function envInt(name, dflt) {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  if (!/^[0-9]+$/.test(v)) {
+    console.error(`idp: ${name} must be a number of seconds, not "${v}"`);
+    process.exit(2);
+  }
+  return Number(v);
+}
+
+const PORT = envInt('IDP_PORT', 0);
+if (!PORT) {
+  console.error('idp: set IDP_PORT');
+  process.exit(2);
+}
+const AT_TTL = envInt('IDP_AT_TTL', 3600);
+const RT_TTL = envInt('IDP_RT_TTL', 14 * 24 * 3600);
+const DEVICE_INTERVAL = envInt('IDP_DEVICE_INTERVAL', 1);
+const ISSUER = `http://127.0.0.1:${PORT}`;
+
+// ---- storage ------------------------------------------------------------------
+// An unbounded in-memory adapter (the built-in one is an LRU of 1000 entries,
+// which a benchmark could overflow and so evict refresh tokens).  It also
+// makes access-token revocation surgical: see revokeByGrantId.
+const requestContext = new AsyncLocalStorage();
+const store = new Map(); // key -> { payload, expiresAt }
+const grantMembers = new Map(); // grantId -> Set of keys
+const userCodes = new Map(); // userCode -> id
+const sessionUids = new Map(); // uid -> id
+
+function live(key) {
+  const e = store.get(key);
+  if (!e) return undefined;
+  if (e.expiresAt !== undefined && e.expiresAt <= Date.now()) {
+    store.delete(key);
+    return undefined;
+  }
+  return e.payload;
+}
+
+class TestAdapter {
+  constructor(model) {
+    this.model = model;
+  }
+
+  key(id) {
+    return `${this.model}:${id}`;
+  }
+
+  async upsert(id, payload, expiresIn) {
+    const key = this.key(id);
+    const expiresAt = typeof expiresIn === 'number' ? Date.now() + expiresIn * 1000 : undefined;
+    store.set(key, { payload, expiresAt });
+    if (payload.grantId) {
+      if (!grantMembers.has(payload.grantId)) grantMembers.set(payload.grantId, new Set());
+      grantMembers.get(payload.grantId).add(key);
+    }
+    if (payload.userCode) userCodes.set(payload.userCode, id);
+    if (this.model === 'Session' && payload.uid) sessionUids.set(payload.uid, id);
+  }
+
+  async find(id) {
+    return live(this.key(id));
+  }
+
+  async findByUserCode(userCode) {
+    const id = userCodes.get(userCode);
+    return id === undefined ? undefined : this.find(id);
+  }
+
+  async findByUid(uid) {
+    const id = sessionUids.get(uid);
+    return id === undefined ? undefined : this.find(id);
+  }
+
+  async consume(id) {
+    const p = live(this.key(id));
+    if (p) p.consumed = Math.floor(Date.now() / 1000);
+  }
+
+  async destroy(id) {
+    const key = this.key(id);
+    const p = live(key);
+    store.delete(key);
+    if (p?.grantId) grantMembers.get(p.grantId)?.delete(key);
+    if (p?.userCode) userCodes.delete(p.userCode);
+  }
+
+  async revokeByGrantId(grantId) {
+    // oidc-provider revokes every token of the grant when one access token
+    // is revoked at /token/revocation.  The tests want "this access token
+    // is dead, refresh still works", so keep the grant's other tokens then.
+    const ctx = requestContext.getStore();
+    if (ctx?.oidc?.route === 'revocation' && ctx.oidc.entities?.AccessToken) return;
+    const members = grantMembers.get(grantId);
+    if (!members) return;
+    for (const key of [...members]) {
+      if (key.startsWith(`${this.model}:`)) {
+        store.delete(key);
+        members.delete(key);
+      }
+    }
+    if (members.size === 0) grantMembers.delete(grantId);
+  }
+}
+
+// ---- counters for /_test/stats -----------------------------------------------
+const stats = { token_requests: 0, by_grant: {}, grants_revoked: 0 };
+function resetStats() {
+  stats.token_requests = 0;
+  stats.by_grant = {};
+  stats.grants_revoked = 0;
+}
+
+// ---- provider -------------------------------------------------------------------
+const configuration = {
+  clients: CLIENTS,
+  adapter: TestAdapter,
+  // the mail scopes are declared so that the consent puts them into the
+  // grant and the access token's "scope" lists them, like Microsoft does
+  scopes: [...new Set([...MUA_SCOPE.split(' '), CC_SCOPE])],
+  claims: {
+    openid: ['sub'],
+    email: ['email', 'email_verified'],
+  },
+  async findAccount(_ctx, id) {
+    return {
+      accountId: id,
+      async claims() {
+        return { sub: id, email: id, email_verified: true };
+      },
+    };
+  },
+  async extraTokenClaims(_ctx, token) {
+    if (token.kind === 'ClientCredentials') {
+      const email = APP_MAILBOX[token.clientId];
+      return email ? { email } : undefined;
+    }
+    if (token.accountId) return { email: token.accountId };
+    return undefined;
+  },
+  features: {
+    devInteractions: { enabled: true },
+    clientCredentials: { enabled: true },
+    deviceFlow: { enabled: true },
+    introspection: {
+      enabled: true,
+      // confidential clients (dovecot) may introspect any token, a public
+      // client only its own (the library default, made explicit)
+      async allowedPolicy(ctx, client, token) {
+        return client.clientAuthMethod !== 'none' || token.clientId === ctx.oidc.client.clientId;
+      },
+    },
+    revocation: {
+      enabled: true,
+      // the dovecot client may revoke any token (idp_revoke uses it)
+      async allowedPolicy(_ctx, client, token) {
+        return client.clientId === C.IDP_DOVECOT_ID || client.clientId === token.clientId;
+      },
+    },
+  },
+  pkce: {
+    required: () => true,
+  },
+  // refresh tokens rotate on every use; reuse detection stays on (built in)
+  rotateRefreshToken: true,
+  async issueRefreshToken(_ctx, client, code) {
+    return client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access');
+  },
+  ttl: {
+    AccessToken: AT_TTL,
+    ClientCredentials: AT_TTL,
+    RefreshToken: RT_TTL,
+    Grant: Math.max(RT_TTL, 14 * 24 * 3600) + 3600,
+    Session: Math.max(RT_TTL, 14 * 24 * 3600) + 3600,
+    AuthorizationCode: 120,
+    DeviceCode: 600,
+    Interaction: 3600,
+    IdToken: 3600,
+  },
+  cookies: {
+    keys: ['sasl-oauth2-test-cookie-key'],
+  },
+};
+
+const provider = new Provider(ISSUER, configuration);
+
+provider.on('grant.revoked', () => {
+  stats.grants_revoked += 1;
+});
+provider.on('device_authorization.success', (_ctx, body) => {
+  body.interval = DEVICE_INTERVAL;
+});
+provider.on('server_error', (_ctx, err) => {
+  console.error('idp: server_error:', err);
+});
+
+// Runs before oidc-provider's own routes.
+provider.use(async (ctx, next) => {
+  // oidc-provider drops offline_access from an authorization request unless
+  // it carries prompt=consent.  Add the consent prompt in that case so that
+  // offline_access always yields a refresh token (the consent page is shown
+  // on a first login anyway).
+  if (ctx.method === 'GET' && ctx.path === '/auth') {
+    const q = { ...ctx.query };
+    const scopes = String(q.scope || '').split(' ');
+    const prompts = String(q.prompt || '').split(' ').filter(Boolean);
+    if (scopes.includes('offline_access') && !prompts.includes('consent')) {
+      q.prompt = [...prompts, 'consent'].join(' ');
+      ctx.query = q;
+    }
+  }
+
+  if (ctx.method === 'POST' && ctx.path === '/token') {
+    try {
+      await requestContext.run(ctx, next);
+    } finally {
+      stats.token_requests += 1;
+      const g = ctx.oidc?.params?.grant_type || ctx.oidc?.body?.grant_type || 'unknown';
+      stats.by_grant[g] = (stats.by_grant[g] || 0) + 1;
+    }
+    return;
+  }
+  await requestContext.run(ctx, next);
+});
+
+const oidcCallback = provider.callback();
+
+function testEndpoint(req, res) {
+  const url = new URL(req.url, ISSUER);
+  const send = (status, body) => {
+    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    res.end(`${JSON.stringify(body)}\n`);
+  };
+  if (url.pathname === '/_test/stats' && req.method === 'GET') {
+    send(200, stats);
+  } else if (url.pathname === '/_test/reset' && req.method === 'POST') {
+    resetStats();
+    send(200, stats);
+  } else {
+    send(404, { error: 'not_found' });
+  }
+}
+
+const server = http.createServer((req, res) => {
+  if (req.url.startsWith('/_test/')) {
+    testEndpoint(req, res);
+  } else {
+    oidcCallback(req, res);
+  }
+});
+
+server.listen(PORT, '127.0.0.1', () => {
+  process.stdout.write(`ready ${ISSUER}\n`);
+});
+
+function shutdown() {
+  server.close();
+  server.closeAllConnections?.();
+  process.exit(0);
+}
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);
