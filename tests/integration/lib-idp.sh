@@ -108,7 +108,12 @@ idp_start()
 	dir=$(_idp_prepare) ||
 	    it_skip "cannot install npm oidc-provider (see $IT_DIR/log/idp-npm.log)"
 	IDP_PORT=$(it_free_port)
-	(cd "$dir" && exec env IDP_PORT="$IDP_PORT" "$@" node server.mjs) \
+	# One app-only mailbox per test: parallel tests share the keyrings
+	# of root and postfix, where tokens are cached by mailbox.
+	IDP_RELAY_MAILBOX="relay.$IT_NAME.$$@example.test"
+	export IDP_RELAY_MAILBOX
+	(cd "$dir" && exec env IDP_PORT="$IDP_PORT" \
+	    IDP_RELAY_MAILBOX="$IDP_RELAY_MAILBOX" "$@" node server.mjs) \
 	    >"$log" 2>&1 </dev/null &
 	pid=$!
 	it_track "$pid"

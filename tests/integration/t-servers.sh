@@ -129,7 +129,7 @@ it_log "ok: idp_stats counts token requests"
 
 intro=$(idp_introspect "$TB")
 case $intro in
-*'"active":true'*'"email":"relay@example.test"'*) it_log "ok: introspection has active + email" ;;
+*'"active":true'*'"email":"'"$IDP_RELAY_MAILBOX"'"'*) it_log "ok: introspection has active + email" ;;
 *) it_fail "introspection lacks active/email: $intro" ;;
 esac
 

@@ -50,6 +50,9 @@ function loadClientsEnv() {
   return out;
 }
 const C = loadClientsEnv();
+// Tests run in parallel and share each uid's kernel keyring, so each test
+// gets its own app-only mailbox (lib-idp.sh sets it per test).
+if (process.env.IDP_RELAY_MAILBOX) C.IDP_RELAY_MAILBOX = process.env.IDP_RELAY_MAILBOX;
 
 const CC_SCOPE = C.IDP_CC_SCOPE;
 const MUA_SCOPE = C.IDP_MUA_SCOPE;
