@@ -1,0 +1,51 @@
+/*
+ * redirect.h: parse the one HTTP request the loopback listener of the
+ * authorization code flow accepts (RFC 8252 7.3): the browser's GET of
+ * http://127.0.0.1:PORT/callback?code=...&state=...
+ */
+#ifndef OA2_REDIRECT_H
+#define OA2_REDIRECT_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+#define OA2_REDIRECT_REQ_MAX 8192 /* request line and headers, bytes */
+/* The code is bounded by the request: no provider's code comes near. */
+#define OA2_REDIRECT_CODE_MAX OA2_REDIRECT_REQ_MAX
+
+struct oa2_redirect {
+	struct oa2_buf code;	     /* wiping; empty if absent */
+	char state[256];	     /* decoded; "" if absent */
+	char error[128];	     /* printable; "" if absent */
+	char error_description[512]; /* printable, percent-decoded */
+	char path[256];		     /* as sent, not decoded */
+};
+
+void oa2_redirect_init(struct oa2_redirect *r);
+/* Wipes the code; r may be reused after oa2_redirect_init. */
+void oa2_redirect_free(struct oa2_redirect *r);
+
+/*
+ * data[0..len) is what arrived so far (untrusted); out must have been
+ * initialized and is cleared first.  Returns
+ *   1  more bytes are needed (no "\r\n\r\n" yet and len < the cap);
+ *   0  a complete "GET <origin-form> HTTP/1.x" request line and well-formed
+ *      headers were parsed (bytes after the blank line are ignored);
+ *   OA2_ERR_TOOBIG  over OA2_REDIRECT_REQ_MAX, or path/state over their
+ *      fields;
+ *   OA2_ERR_PARSE   anything malformed: another method, a target that is
+ *      not origin-form, a bad percent escape, a NUL byte (raw or %00), a
+ *      repeated code/state/error/error_description, an empty code or
+ *      error, a code or state outside RFC 6749's VSCHAR.
+ * Garbage is rejected as soon as its first bytes show it, so the listener
+ * need not wait for a blank line that never comes.  On error out is left
+ * cleared.  Query values are form-decoded ('+' is a space); parameters
+ * other than the four kept ones (iss, session_state, scope, ...) are
+ * checked for valid escapes and otherwise ignored.  error and
+ * error_description are truncated to their fields, never rejected for
+ * length: a failure must reach the user.
+ */
+int oa2_redirect_parse(const char *data, size_t len, struct oa2_redirect *out);
+
+#endif
