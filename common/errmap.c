@@ -202,7 +202,12 @@ oa2_explain(const struct oa2_token_response *tr, const char *account, char *msg,
 	}
 	if (text == NULL)
 		text = "the identity provider refused the request";
-	snprintf(msg, msgsz, "account %s: %s (provider said: %s)", account,
-	    text, said);
+	if (class == OA2_ERR_AUTH)
+		snprintf(msg, msgsz,
+		    "account %s: %s: sasl-oauth2 login %s (provider said: %s)",
+		    account, text, account, said);
+	else
+		snprintf(msg, msgsz, "account %s: %s (provider said: %s)",
+		    account, text, said);
 	return class;
 }

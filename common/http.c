@@ -142,10 +142,10 @@ out:
 	return r;
 }
 
-int
-oa2_http_post(const struct oa2_http *h, const char *url,
-    const struct oa2_buf *form, long *status, struct oa2_buf *body, char *err,
-    size_t errsz)
+/* One request: a POST of form, or a GET when form is NULL. */
+static int
+request(const struct oa2_http *h, const char *url, const struct oa2_buf *form,
+    long *status, struct oa2_buf *body, char *err, size_t errsz)
 {
 	char cerr[CURL_ERROR_SIZE];
 	struct curl_slist *hdrs = NULL, *n;
@@ -171,7 +171,7 @@ oa2_http_post(const struct oa2_http *h, const char *url,
 		goto out;
 	}
 	hdrs = n;
-	if (h->basic_user != NULL) {
+	if (h->basic_user != NULL && h->basic_pass != NULL) {
 		if ((r = basic_header(h, &auth)) != 0)
 			goto out;
 		if ((n = curl_slist_append(hdrs, auth.data)) == NULL) {
@@ -198,8 +198,10 @@ oa2_http_post(const struct oa2_http *h, const char *url,
 	curl_easy_setopt(
 	    c, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, oa2_buf_str(form));
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)form->len);
+	if (form != NULL) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, oa2_buf_str(form));
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)form->len);
+	}
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
@@ -228,4 +230,19 @@ out:
 	curl_slist_free_all(hdrs);
 	oa2_buf_free(&auth);
 	return r;
+}
+
+int
+oa2_http_post(const struct oa2_http *h, const char *url,
+    const struct oa2_buf *form, long *status, struct oa2_buf *body, char *err,
+    size_t errsz)
+{
+	return request(h, url, form, status, body, err, errsz);
+}
+
+int
+oa2_http_get(const struct oa2_http *h, const char *url, long *status,
+    struct oa2_buf *body, char *err, size_t errsz)
+{
+	return request(h, url, NULL, status, body, err, errsz);
 }

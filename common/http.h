@@ -31,6 +31,10 @@ int oa2_http_post(const struct oa2_http *h, const char *url,
     const struct oa2_buf *form, long *status, struct oa2_buf *body, char *err,
     size_t errsz);
 
+/* GET url (discovery documents); same policy and result codes. */
+int oa2_http_get(const struct oa2_http *h, const char *url, long *status,
+    struct oa2_buf *body, char *err, size_t errsz);
+
 /* 0 if url is https, or http to a loopback address. */
 int oa2_url_allowed(const char *url, char *err, size_t errsz);
 

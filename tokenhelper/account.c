@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "discovery.h"
 #include "err.h"
 #include "helper.h"
 #include "http.h"
@@ -99,6 +100,7 @@ account_resolve(const struct oa2_account *a, struct account *out)
 	out->client_id = v[OA2_K_CLIENT_ID];
 	out->ca_file = v[OA2_K_CA_FILE];
 	out->scope = v[OA2_K_SCOPE];
+	out->issuer = v[OA2_K_ISSUER];
 
 	if (out->user == NULL || oa2_mailbox_check(out->user) != 0) {
 		say("account %s: set 'user' to the mailbox address", a->name);
@@ -160,6 +162,7 @@ account_resolve(const struct oa2_account *a, struct account *out)
 			    ? MS_SCOPE_APP
 			    : MS_SCOPE_DELEGATED;
 	} else if (strcmp(provider, "google") == 0) {
+		out->google = 1;
 		toolong |= set_url(out->token_endpoint, v[OA2_K_TOKEN_ENDPOINT],
 		    "https://oauth2.googleapis.com/token", "");
 		toolong |= set_url(out->authorization_endpoint,
@@ -182,9 +185,15 @@ account_resolve(const struct oa2_account *a, struct account *out)
 		    v[OA2_K_DEVICE_AUTHORIZATION_ENDPOINT], NULL, NULL);
 		toolong |= set_url(out->revocation_endpoint,
 		    v[OA2_K_REVOCATION_ENDPOINT], NULL, NULL);
-		if (out->token_endpoint[0] == '\0') {
-			say("account %s: set token_endpoint (provider "
-			    "generic)",
+		if (out->issuer != NULL &&
+		    (out->token_endpoint[0] == '\0' ||
+			out->authorization_endpoint[0] == '\0' ||
+			out->device_endpoint[0] == '\0' ||
+			out->revocation_endpoint[0] == '\0'))
+			out->need_discovery = 1;
+		else if (out->token_endpoint[0] == '\0') {
+			say("account %s: set issuer (for discovery) or "
+			    "token_endpoint (provider generic)",
 			    a->name);
 			return OA2_ERR_CONFIG;
 		}
@@ -199,7 +208,8 @@ account_resolve(const struct oa2_account *a, struct account *out)
 		    a->name, URL_MAX - 1);
 		return OA2_ERR_CONFIG;
 	}
-	if ((r = oa2_url_allowed(out->token_endpoint, err, sizeof(err))) != 0) {
+	if (out->token_endpoint[0] != '\0' &&
+	    (r = oa2_url_allowed(out->token_endpoint, err, sizeof(err))) != 0) {
 		say("account %s: token_endpoint: %s", a->name, err);
 		return OA2_ERR_CONFIG;
 	}
@@ -218,6 +228,70 @@ account_resolve(const struct oa2_account *a, struct account *out)
 		return OA2_ERR_CONFIG;
 	}
 	return 0;
+}
+
+static void
+fill(char *dst, const char *discovered)
+{
+	if (dst[0] == '\0')
+		snprintf(dst, URL_MAX, "%s", discovered);
+}
+
+int
+account_endpoints(struct account *acct)
+{
+	struct oa2_http h = {0};
+	struct oa2_endpoints ep;
+	struct oa2_buf body;
+	char url[URL_MAX + 64], err[768];
+	size_t n;
+	long status = 0;
+	int r;
+
+	if (!acct->need_discovery)
+		return 0;
+	n = strlen(acct->issuer);
+	while (n > 0 && acct->issuer[n - 1] == '/')
+		n--;
+	snprintf(url, sizeof(url), "%.*s/.well-known/openid-configuration",
+	    (int)n, acct->issuer);
+	h.ca_file = acct->ca_file;
+	oa2_buf_init(&body, OA2_HTTP_BODY_MAX);
+	verbose("account %s: discovery from %s", acct->name, url);
+	r = oa2_http_get(&h, url, &status, &body, err, sizeof(err));
+	if (r != 0) {
+		say("account %s: discovery failed: %s", acct->name, err);
+		goto out;
+	}
+	if (status != 200) {
+		say("account %s: discovery at %s answered HTTP %ld; check "
+		    "issuer",
+		    acct->name, url, status);
+		r = status >= 500 ? OA2_ERR_PROVIDER : OA2_ERR_CONFIG;
+		goto out;
+	}
+	r = oa2_discovery_parse(
+	    oa2_buf_str(&body), body.len, acct->issuer, &ep, err, sizeof(err));
+	if (r != 0) {
+		say("account %s: discovery at %s: %s", acct->name, url, err);
+		r = OA2_ERR_CONFIG;
+		goto out;
+	}
+	fill(acct->token_endpoint, ep.token);
+	fill(acct->authorization_endpoint, ep.authorization);
+	fill(acct->device_endpoint, ep.device);
+	fill(acct->revocation_endpoint, ep.revocation);
+	if ((r = oa2_url_allowed(acct->token_endpoint, err, sizeof(err))) !=
+	    0) {
+		say("account %s: discovered token_endpoint: %s", acct->name,
+		    err);
+		r = OA2_ERR_CONFIG;
+		goto out;
+	}
+	acct->need_discovery = 0;
+out:
+	oa2_buf_free(&body);
+	return r;
 }
 
 void

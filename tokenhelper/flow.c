@@ -17,9 +17,10 @@
 #include "http.h"
 #include "tokenresp.h"
 
-int
-token_request(const struct account *acct, struct oa2_buf *form,
-    struct oa2_token_response *tr)
+/* quiet: leave provider errors (tr->error) to the caller, say nothing. */
+static int
+token_post(const struct account *acct, struct oa2_buf *form,
+    struct oa2_token_response *tr, int quiet)
 {
 	struct oa2_http h = {0};
 	struct oa2_buf body;
@@ -58,7 +59,9 @@ token_request(const struct account *acct, struct oa2_buf *form,
 	verbose("account %s: HTTP %ld, %u bytes", acct->name, status,
 	    (unsigned)body.len);
 	r = oa2_token_response_parse(oa2_buf_str(&body), body.len, status, tr);
-	if (r == OA2_ERR_PROVIDER) {
+	if (r == OA2_ERR_PROVIDER && quiet) {
+		verbose("account %s: %s", acct->name, tr->error);
+	} else if (r == OA2_ERR_PROVIDER) {
 		r = oa2_explain(tr, acct->name, msg, sizeof(msg));
 		say("%s", msg);
 	} else if (r != 0) {
@@ -78,6 +81,20 @@ out:
 }
 
 int
+token_request(const struct account *acct, struct oa2_buf *form,
+    struct oa2_token_response *tr)
+{
+	return token_post(acct, form, tr, 0);
+}
+
+int
+token_request_quiet(const struct account *acct, struct oa2_buf *form,
+    struct oa2_token_response *tr)
+{
+	return token_post(acct, form, tr, 1);
+}
+
+int
 flow_client_credentials(
     const struct account *acct, struct oa2_token_response *tr)
 {
@@ -89,6 +106,42 @@ flow_client_credentials(
 		0 &&
 	    (r = oa2_form_add(
 		 &form, "scope", acct->scope ? acct->scope : "")) == 0)
+		r = token_request(acct, &form, tr);
+	oa2_buf_free(&form);
+	return r;
+}
+
+int
+flow_refresh(const struct account *acct, const char *refresh_token,
+    struct oa2_token_response *tr)
+{
+	struct oa2_buf form;
+	int r;
+
+	oa2_buf_init(&form, 65536);
+	if ((r = oa2_form_add(&form, "grant_type", "refresh_token")) == 0 &&
+	    (r = oa2_form_add(&form, "refresh_token", refresh_token)) == 0 &&
+	    (acct->scope == NULL ||
+		(r = oa2_form_add(&form, "scope", acct->scope)) == 0))
+		r = token_request(acct, &form, tr);
+	oa2_buf_free(&form);
+	return r;
+}
+
+int
+flow_code_exchange(const struct account *acct, const char *code,
+    const char *redirect_uri, const char *verifier,
+    struct oa2_token_response *tr)
+{
+	struct oa2_buf form;
+	int r;
+
+	oa2_buf_init(&form, 65536);
+	if ((r = oa2_form_add(&form, "grant_type", "authorization_code")) ==
+		0 &&
+	    (r = oa2_form_add(&form, "code", code)) == 0 &&
+	    (r = oa2_form_add(&form, "redirect_uri", redirect_uri)) == 0 &&
+	    (r = oa2_form_add(&form, "code_verifier", verifier)) == 0)
 		r = token_request(acct, &form, tr);
 	oa2_buf_free(&form);
 	return r;

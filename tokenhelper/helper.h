@@ -37,6 +37,9 @@ struct account {
 	const char *client_id;
 	const char *scope;
 	const char *ca_file;
+	const char *issuer; /* generic: discovery source */
+	int need_discovery; /* endpoints still to be discovered */
+	int google;	    /* provider quirks */
 	enum flow flow;
 	enum client_auth client_auth;
 	char token_endpoint[URL_MAX];
@@ -85,6 +88,44 @@ int flow_client_credentials(
 int token_request(const struct account *acct, struct oa2_buf *form,
     struct oa2_token_response *tr);
 
+/* The same, leaving an OAuth error in tr->error unexplained (device
+ * polling: authorization_pending is no failure). */
+int token_request_quiet(const struct account *acct, struct oa2_buf *form,
+    struct oa2_token_response *tr);
+
+/* Fetch discovery metadata if the account needs it (network). */
+int account_endpoints(struct account *acct);
+
+int flow_refresh(const struct account *acct, const char *refresh_token,
+    struct oa2_token_response *tr);
+int flow_code_exchange(const struct account *acct, const char *code,
+    const char *redirect_uri, const char *verifier,
+    struct oa2_token_response *tr);
+
+/* tokens.c: the one path to a usable access token. */
+#define TOKEN_MIN_TTL 120
+/* Cached: at least min_ttl s left; else, under the account lock, cached
+ * again (another process just refreshed) or obtained (client credentials
+ * or the stored refresh token), the rotated refresh token saved first.
+ * force skips the cache.  tok gets the token, *expiry its expiry. */
+int token_obtain(struct account *acct, long min_ttl, int force,
+    struct oa2_buf *tok, time_t *expiry);
+/* Keep what a grant returned: refresh token durably, then the access token
+ * in the cache.  *expiry gets the access token's expiry. */
+int token_accept(
+    struct account *acct, const struct oa2_token_response *tr, time_t *expiry);
+/* Cached access token of the account: 0, or an OA2 error (not said). */
+int token_cached(const struct account *acct, long min_ttl, struct oa2_buf *tok,
+    time_t *expiry);
+
+/* Find an account by name or, with by_user, by mailbox; says why not. */
+const struct oa2_account *config_account(const struct oa2_config *cfg,
+    const char *path, const char *key, int by_user);
+
 int cmd_token(int argc, char **argv);
+int cmd_login(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_logout(int argc, char **argv);
+int cmd_refresh(int argc, char **argv);
 
 #endif

@@ -136,9 +136,14 @@ usage(FILE *f)
 	fputs("usage: sasl-oauth2 [-v] [-c FILE] COMMAND [ARGS]\n"
 	      "\n"
 	      "Commands:\n"
-	      "  token ACCOUNT | --user MAILBOX\n"
-	      "                 print a fresh access token (from the kernel\n"
-	      "                 keyring cache, or obtained and cached)\n"
+	      "  login ACCOUNT      authorize once (browser, or --device)\n"
+	      "  token ACCOUNT      print a fresh access token (also: --user "
+	      "MAILBOX)\n"
+	      "  status             what each account has (--json)\n"
+	      "  refresh --all      keep cached tokens fresh (timers, "
+	      "chroots)\n"
+	      "  logout ACCOUNT     forget the tokens (--revoke at the "
+	      "provider too)\n"
 	      "\n"
 	      "Options:\n"
 	      "  -c, --config FILE  configuration file (default: "
@@ -198,6 +203,14 @@ main(int argc, char **argv)
 	oa2_http_global_init();
 	if (strcmp(cmd, "token") == 0)
 		return cmd_token(argc, argv);
+	if (strcmp(cmd, "login") == 0)
+		return cmd_login(argc, argv);
+	if (strcmp(cmd, "status") == 0)
+		return cmd_status(argc, argv);
+	if (strcmp(cmd, "logout") == 0)
+		return cmd_logout(argc, argv);
+	if (strcmp(cmd, "refresh") == 0)
+		return cmd_refresh(argc, argv);
 	say("unknown command '%s'; see 'sasl-oauth2 --help'", cmd);
 	return EXIT_USAGE;
 }

@@ -1,0 +1,169 @@
+#!/bin/bash
+# t-login.sh: "log in once, stay logged in" against the real identity
+# provider: authorization code + PKCE through the loopback listener (the
+# browser played by idp/browser.mjs), the device grant approved by script,
+# discovery from the issuer, refresh with rotation saved, 50 concurrent
+# "token" calls making exactly one refresh request (counted at the IdP),
+# rounds of such storms without losing a rotated refresh token (the IdP
+# revokes the whole grant on reuse: grants_revoked stays 0), invalid_grant
+# after revocation, logout --revoke, status, and mbsync through the plugin
+# with the interactively logged-in account.
+. "$(dirname "$0")/lib.sh"
+
+it_require_root
+it_require node keyctl mbsync dovecot
+it_setup
+idp_start IDP_AT_TTL=600
+dovecot_start
+it_install_products
+export XDG_STATE_HOME=$IT_DIR/state
+H=$IT_HELPER
+
+alice="alice.$$@example.test"
+bob="bob.$$@example.test"
+oa2_config_init root
+oa2_account work root "user=$alice" "provider=generic" "issuer=$IDP_ISSUER" \
+    "client_id=$IDP_MUA_ID" \
+    "scope=openid email offline_access https://outlook.office.com/IMAP.AccessAsUser.All"
+oa2_account dev root "user=$bob" "provider=generic" "issuer=$IDP_ISSUER" \
+    "client_id=$IDP_MUA_SECRET_ID" "client_secret=$IDP_MUA_SECRET_SECRET" \
+    "scope=openid email offline_access" "flow=device_code"
+oa2_env
+
+store_rt() # ACCOUNT: the stored refresh token
+{
+	sed -n 's/.*"refresh_token": *"\([^"]*\)".*/\1/p' \
+	    "$XDG_STATE_HOME/sasl-oauth2/$1.json"
+}
+
+# --- authorization code + PKCE, loopback redirect ---------------------
+"$H" login --no-browser --timeout 60 work 2>"$IT_DIR/log/login.err" &
+lpid=$!
+for _ in $(seq 1 100); do
+	url=$(grep -m1 -o "$IDP_ISSUER/auth?[^ ]*" "$IT_DIR/log/login.err") &&
+	    break
+	sleep 0.1
+done
+[ -n "${url:-}" ] || it_fail "login printed no authorization URL"
+case $url in
+*code_challenge_method=S256*state=*|*state=*code_challenge_method=S256*) ;;
+*) it_fail "the authorization URL lacks PKCE S256 or state" ;;
+esac
+idp_browser "$url" "$alice" >"$IT_DIR/log/browser.log" 2>&1 ||
+    it_fail "the scripted browser could not complete the login"
+wait $lpid || it_fail "login exited $? ($(cat "$IT_DIR/log/login.err"))"
+grep -q "logged in as $alice" "$IT_DIR/log/login.err" ||
+    it_fail "login did not confirm"
+[ "$(stat -c %a "$XDG_STATE_HOME/sasl-oauth2")" = 700 ] || it_fail "state dir not 0700"
+[ "$(stat -c %a "$XDG_STATE_HOME/sasl-oauth2/work.json")" = 600 ] ||
+    it_fail "store file not 0600"
+rt1=$(store_rt work)
+[ -n "$rt1" ] || it_fail "no refresh token stored"
+it_log "authorization code login: ok, refresh token stored 0600"
+
+# The token command answers from the cache: no request.
+n0=$(idp_stats token_requests)
+t1=$("$H" token work) || it_fail "token after login failed"
+[ "$(idp_stats token_requests)" = "$n0" ] || it_fail "a cached token cost a request"
+
+# --- refresh with rotation --------------------------------------------
+r0=$(idp_stats refresh_token)
+t2=$("$H" token --min-ttl 700 work) || it_fail "refresh failed"
+[ $(($(idp_stats refresh_token) - r0)) -eq 1 ] || it_fail "refresh: not one request"
+[ "$t2" != "$t1" ] || it_fail "refresh returned the old access token"
+rt2=$(store_rt work)
+[ -n "$rt2" ] && [ "$rt2" != "$rt1" ] || it_fail "the rotated refresh token was not saved"
+it_log "refresh: one request, rotated refresh token saved"
+
+# --- storms: 50 concurrent callers, one request per round -------------
+# The access token has expired: the kernel dropped the key.
+for round in 1 2 3 4 5; do
+	oa2_key_clear root "$alice"
+	r0=$(idp_stats refresh_token)
+	rm -f "$IT_DIR"/storm.*
+	pids=""
+	for i in $(seq 1 50); do
+		("$H" token work >"$IT_DIR/storm.$i" 2>&1 ||
+		    echo "exit $?" >>"$IT_DIR/storm.$i") &
+		pids="$pids $!"
+	done
+	# shellcheck disable=SC2086
+	wait $pids
+	grep -l "exit\|sasl-oauth2:" "$IT_DIR"/storm.* >/dev/null 2>&1 &&
+	    it_fail "storm $round: some callers failed: $(cat "$IT_DIR"/storm.* | grep -m3 -v '^[A-Za-z0-9._-]*$')"
+	[ "$(sort -u "$IT_DIR"/storm.* | wc -l)" = 1 ] ||
+	    it_fail "storm $round: callers got different tokens"
+	got=$(($(idp_stats refresh_token) - r0))
+	[ $got -eq 1 ] || it_fail "storm $round: $got refresh requests for 50 callers"
+done
+[ "$(idp_stats grants_revoked)" = 0 ] ||
+    it_fail "a rotated refresh token was lost (the IdP saw one reused)"
+it_log "5 storms of 50 callers: 1 refresh request each, no grant revoked"
+
+# --- the plugin with the logged-in account: mbsync --------------------
+dovecot_seed_message "$alice" "for alice"
+export MBSYNC_HOST=localhost
+mbsync_sync "$alice" XOAUTH2 || it_fail "mbsync (cached token) failed"
+oa2_key_clear root "$alice"
+mbsync_sync "$alice" OAUTHBEARER || it_fail "mbsync (refresh via helper) failed"
+[ "$(mbsync_count "$alice")" -ge 1 ] || it_fail "mbsync synced nothing"
+it_log "mbsync through the plugin: ok (cache, then refresh by the helper)"
+
+# --- device grant --------------------------------------------------------
+"$H" login --timeout 60 dev 2>"$IT_DIR/log/device.err" &
+dpid=$!
+for _ in $(seq 1 100); do
+	code=$(sed -n 's/.*enter the code \([^ ]*\).*/\1/p' "$IT_DIR/log/device.err")
+	[ -n "$code" ] && break
+	sleep 0.1
+done
+[ -n "${code:-}" ] || it_fail "device login printed no user code: $(cat "$IT_DIR/log/device.err")"
+idp_browser --device "$code" "$bob" >"$IT_DIR/log/device-browser.log" 2>&1 ||
+    it_fail "the scripted device approval failed"
+wait $dpid || it_fail "device login exited $?: $(cat "$IT_DIR/log/device.err")"
+[ -n "$(store_rt dev)" ] || it_fail "device login stored no refresh token"
+it_log "device grant: ok"
+
+# --- status -----------------------------------------------------------
+"$H" status >"$IT_DIR/status.txt" || it_fail "status failed"
+grep -q "^work .*stored" "$IT_DIR/status.txt" || it_fail "status: work"
+"$H" status --json | node -e '
+	let s = ""; process.stdin.on("data", d => s += d).on("end", () => {
+	  const a = JSON.parse(s);
+	  if (a.length !== 2 || !a[0].refresh_token || a[0].access_token_expires_in <= 0)
+	    process.exit(1);
+	});' || it_fail "status --json is wrong"
+
+# --- a revoked refresh token: a clear "log in again", nothing lost ------
+idp_revoke "$(store_rt work)"
+out=$("$H" token --min-ttl 700 work 2>&1) && it_fail "token worked after revocation"
+rc=$("$H" token --min-ttl 700 work >/dev/null 2>&1; echo $?)
+[ "$rc" = 77 ] || it_fail "a revoked refresh token gave exit $rc, want 77"
+case $out in
+*"log in again"*"sasl-oauth2 login work"*) ;;
+*) it_fail "unclear message: $out" ;;
+esac
+[ -f "$XDG_STATE_HOME/sasl-oauth2/work.json" ] || it_fail "the store was deleted"
+it_log "revoked refresh token: exit 77, '$out'"
+
+# --- logout --revoke ------------------------------------------------------
+rt=$(store_rt dev)
+"$H" logout --revoke dev 2>"$IT_DIR/log/logout.err" || it_fail "logout failed"
+[ ! -e "$XDG_STATE_HOME/sasl-oauth2/dev.json" ] || it_fail "logout kept the store"
+! oa2_key_present root "$bob" || it_fail "logout kept the cached token"
+case $(idp_introspect "$rt") in
+*'"active":false'*) ;;
+*) it_fail "logout --revoke did not revoke the refresh token" ;;
+esac
+rc=$("$H" token dev >/dev/null 2>&1; echo $?)
+[ "$rc" = 77 ] || it_fail "token after logout gave exit $rc, want 77"
+it_log "logout --revoke: revoked at the IdP, forgotten here"
+
+# No secret in anything we printed.
+if grep -rqF -e "$rt1" -e "$rt2" -e "$t1" -e "$IDP_MUA_SECRET_SECRET" \
+    "$IT_DIR/log"/login.err "$IT_DIR/log"/device.err "$IT_DIR/log"/logout.err \
+    "$IT_DIR/status.txt"; then
+	it_fail "a secret appears in the helper's output"
+fi
+oa2_key_clear root "$alice"
+it_pass

@@ -1,0 +1,540 @@
+/*
+ * cmd_login.c: "sasl-oauth2 login": authorize an account once.
+ *
+ *  - authorization code + PKCE S256 with a loopback redirect (RFC 8252,
+ *    RFC 7636): a listener on 127.0.0.1 (or ::1) on a random port, the
+ *    browser opened when a desktop session is there, else the URL printed;
+ *    state checked; exactly one redirect accepted.
+ *  - device authorization grant (RFC 8628) for headless machines.
+ *  - client credentials: fetches a token to prove the configuration.
+ *
+ * The refresh token the login yields is saved durably (store.c) before
+ * the access token is cached.
+ *
+ * TRUST: the redirect request (loopback.c, redirect.c) and every answer
+ * of the identity provider are untrusted and parsed with caps.
+ * SECRETS: the PKCE verifier, the authorization code, the device code and
+ * the tokens, all in wiping buffers; verbose output shows lengths only.
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "err.h"
+#include "errmap.h"
+#include "helper.h"
+#include "http.h"
+#include "loopback.h"
+#include "pkce.h"
+#include "redirect.h"
+#include "tokenresp.h"
+#include "wire.h"
+
+#define LOGIN_TIMEOUT 300
+#define DEVICE_INTERVAL_DEFAULT 5
+
+static void
+login_usage(FILE *f)
+{
+	fputs("usage: sasl-oauth2 login [--device] [--no-browser] "
+	      "[--timeout SECS] ACCOUNT\n"
+	      "\n"
+	      "Authorize ACCOUNT once; afterwards 'sasl-oauth2 token ACCOUNT' "
+	      "and the\nplugin get fresh tokens by themselves.\n"
+	      "\n"
+	      "  --device        device code flow: print a code to enter on "
+	      "another\n"
+	      "                  device (headless servers); the default is "
+	      "the account's flow\n"
+	      "  --no-browser    print the URL instead of opening a browser\n"
+	      "  --timeout SECS  how long to wait for the browser or device "
+	      "(default 300)\n"
+	      "\n"
+	      "Examples:\n"
+	      "  sasl-oauth2 login work                # opens the browser\n"
+	      "  sasl-oauth2 login --device relay      # on a server via "
+	      "ssh\n",
+	    f);
+}
+
+/* Open url with xdg-open when a desktop session is there.  The URL holds
+ * no secret (state and the S256 challenge only). */
+static int
+open_browser(const char *url)
+{
+	char *argv[] = {"xdg-open", (char *)url, NULL};
+	posix_spawn_file_actions_t fa;
+	extern char **environ;
+	pid_t pid;
+	int r, status;
+
+	if (getenv("DISPLAY") == NULL && getenv("WAYLAND_DISPLAY") == NULL)
+		return -1;
+	if (posix_spawn_file_actions_init(&fa) != 0)
+		return -1;
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	r = posix_spawnp(&pid, "xdg-open", &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r != 0)
+		return -1;
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+build_auth_url(const struct account *acct, const char *redirect_uri,
+    const char *state, const char *challenge, struct oa2_buf *url)
+{
+	struct oa2_buf q;
+	int r;
+
+	oa2_buf_init(&q, 16384);
+	if ((r = oa2_form_add(&q, "response_type", "code")) != 0 ||
+	    (r = oa2_form_add(&q, "client_id", acct->client_id)) != 0 ||
+	    (r = oa2_form_add(&q, "redirect_uri", redirect_uri)) != 0 ||
+	    (acct->scope != NULL &&
+		(r = oa2_form_add(&q, "scope", acct->scope)) != 0) ||
+	    (r = oa2_form_add(&q, "state", state)) != 0 ||
+	    (r = oa2_form_add(&q, "code_challenge", challenge)) != 0 ||
+	    (r = oa2_form_add(&q, "code_challenge_method", "S256")) != 0 ||
+	    (r = oa2_form_add(&q, "login_hint", acct->user)) != 0)
+		goto out;
+	/* Google issues a refresh token only with these. */
+	if (acct->google &&
+	    ((r = oa2_form_add(&q, "access_type", "offline")) != 0 ||
+		(r = oa2_form_add(&q, "prompt", "consent")) != 0))
+		goto out;
+	if ((r = oa2_buf_appendz(url, acct->authorization_endpoint)) != 0 ||
+	    (r = oa2_buf_appendc(url,
+		 strchr(acct->authorization_endpoint, '?') ? '&' : '?')) != 0 ||
+	    (r = oa2_buf_append(url, q.data, q.len)) != 0)
+		goto out;
+out:
+	oa2_buf_free(&q);
+	return r;
+}
+
+static void
+report_login(const struct account *acct, const struct oa2_token_response *tr,
+    time_t expiry)
+{
+	fprintf(stderr,
+	    "sasl-oauth2: account %s: logged in as %s; token valid for %lld "
+	    "min%s\n",
+	    acct->name, acct->user, (long long)(expiry - time(NULL)) / 60,
+	    tr->refresh_token.len > 0
+		? ", refresh token stored"
+		: "; no refresh token was issued (is offline_access in the "
+		  "scope?), so you will have to log in again when it expires");
+}
+
+static int
+login_authcode(struct account *acct, int no_browser, int timeout)
+{
+	struct oa2_buf verifier, challenge, state, url;
+	struct oa2_token_response tr;
+	struct oa2_redirect rd;
+	struct loopback lb = {.fd = -1};
+	char redirect_uri[128];
+	time_t expiry;
+	int r;
+
+	oa2_buf_init(&verifier, 256);
+	oa2_buf_init(&challenge, 256);
+	oa2_buf_init(&state, 256);
+	oa2_buf_init(&url, 32768);
+	oa2_redirect_init(&rd);
+	oa2_token_response_init(&tr);
+	if (acct->authorization_endpoint[0] == '\0') {
+		say("account %s: no authorization_endpoint; set it (or "
+		    "issuer), or use --device",
+		    acct->name);
+		r = OA2_ERR_CONFIG;
+		goto out;
+	}
+	if ((r = oa2_pkce_new(&verifier, &challenge)) != 0 ||
+	    (r = oa2_state_new(&state)) != 0)
+		goto out;
+	if ((r = loopback_open(&lb)) != 0) {
+		say("account %s: cannot listen on a loopback port for the "
+		    "redirect; use --device",
+		    acct->name);
+		goto out;
+	}
+	loopback_redirect_uri(&lb, redirect_uri, sizeof(redirect_uri));
+	if ((r = build_auth_url(
+		 acct, redirect_uri, state.data, challenge.data, &url)) != 0)
+		goto out;
+	if (no_browser || open_browser(url.data) != 0)
+		fprintf(stderr,
+		    "sasl-oauth2: account %s: to log in as %s, open this URL "
+		    "in a browser:\n\n%s\n\n",
+		    acct->name, acct->user, url.data);
+	else
+		fprintf(stderr,
+		    "sasl-oauth2: account %s: a browser window was opened; "
+		    "if not, open:\n\n%s\n\n",
+		    acct->name, url.data);
+	fprintf(stderr,
+	    "sasl-oauth2: waiting up to %d s for the redirect to %s\n", timeout,
+	    redirect_uri);
+	r = loopback_wait(&lb, state.data, timeout, &rd);
+	loopback_close(&lb);
+	if (r == OA2_ERR_TIMEOUT) {
+		say("account %s: no redirect arrived within %d s; run login "
+		    "again (or use --device)",
+		    acct->name, timeout);
+		goto out;
+	} else if (r != 0) {
+		say("account %s: the loopback listener failed: %s", acct->name,
+		    oa2_strerror(r));
+		goto out;
+	}
+	if (rd.error[0] != '\0') {
+		say("account %s: the identity provider refused the login: "
+		    "%s%s%s",
+		    acct->name, rd.error, rd.error_description[0] ? ": " : "",
+		    rd.error_description);
+		r = OA2_ERR_AUTH;
+		goto out;
+	}
+	verbose("account %s: got an authorization code (%u bytes)", acct->name,
+	    (unsigned)rd.code.len);
+	if ((r = flow_code_exchange(
+		 acct, rd.code.data, redirect_uri, verifier.data, &tr)) != 0 ||
+	    (r = token_accept(acct, &tr, &expiry)) != 0)
+		goto out;
+	report_login(acct, &tr, expiry);
+out:
+	loopback_close(&lb);
+	oa2_buf_free(&verifier);
+	oa2_buf_free(&challenge);
+	oa2_buf_free(&state);
+	oa2_buf_free(&url);
+	oa2_redirect_free(&rd);
+	oa2_token_response_free(&tr);
+	return r;
+}
+
+/* The device authorization response (RFC 8628 3.2). */
+struct device_auth {
+	struct oa2_buf device_code;
+	char user_code[128];
+	char uri[1024];
+	char uri_complete[1024];
+	char message[1024];
+	long interval;
+	long expires_in;
+};
+
+static void
+copy_member(struct json_object *o, const char *key, char *dst, size_t n)
+{
+	struct json_object *v;
+
+	dst[0] = '\0';
+	if (json_object_object_get_ex(o, key, &v) &&
+	    json_object_is_type(v, json_type_string))
+		oa2_printable(dst, n, json_object_get_string(v),
+		    (size_t)json_object_get_string_len(v));
+}
+
+static long
+int_member(struct json_object *o, const char *key, long dflt)
+{
+	struct json_object *v;
+	long n;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return dflt;
+	if (json_object_is_type(v, json_type_int))
+		n = (long)json_object_get_int64(v);
+	else if (json_object_is_type(v, json_type_string))
+		n = strtol(json_object_get_string(v), NULL, 10);
+	else
+		return dflt;
+	return n > 0 && n < 86400 ? n : dflt;
+}
+
+static int
+parse_device_auth(const char *body, size_t len, struct device_auth *da)
+{
+	struct json_tokener *tok;
+	struct json_object *o = NULL, *v;
+	int r = OA2_ERR_PARSE;
+
+	if ((tok = json_tokener_new_ex(16)) == NULL)
+		return OA2_ERR_NOMEM;
+	if (len < 0x7fffffff)
+		o = json_tokener_parse_ex(tok, body, (int)len);
+	json_tokener_free(tok);
+	if (o == NULL || !json_object_is_type(o, json_type_object))
+		goto out;
+	if (!json_object_object_get_ex(o, "device_code", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    oa2_token_check(json_object_get_string(v),
+		(size_t)json_object_get_string_len(v)) != 0)
+		goto out;
+	if ((r = oa2_buf_append(&da->device_code, json_object_get_string(v),
+		 (size_t)json_object_get_string_len(v))) != 0)
+		goto out;
+	explicit_bzero((char *)json_object_get_string(v),
+	    (size_t)json_object_get_string_len(v));
+	copy_member(o, "user_code", da->user_code, sizeof(da->user_code));
+	copy_member(o, "verification_uri", da->uri, sizeof(da->uri));
+	if (da->uri[0] == '\0') /* Microsoft's older v1 endpoint */
+		copy_member(o, "verification_url", da->uri, sizeof(da->uri));
+	copy_member(o, "verification_uri_complete", da->uri_complete,
+	    sizeof(da->uri_complete));
+	copy_member(o, "message", da->message, sizeof(da->message));
+	da->interval = int_member(o, "interval", DEVICE_INTERVAL_DEFAULT);
+	da->expires_in = int_member(o, "expires_in", 900);
+	r = da->user_code[0] != '\0' && da->uri[0] != '\0' ? 0 : OA2_ERR_PARSE;
+out:
+	if (o != NULL)
+		json_object_put(o);
+	return r;
+}
+
+static int
+device_start(const struct account *acct, struct device_auth *da)
+{
+	struct oa2_http h = {0};
+	struct oa2_buf form, body;
+	char err[768];
+	long status = 0;
+	int r;
+
+	oa2_buf_init(&form, 16384);
+	oa2_buf_init(&body, OA2_HTTP_BODY_MAX);
+	h.ca_file = acct->ca_file;
+	if (acct->client_secret.len > 0 &&
+	    acct->client_auth == CLIENT_AUTH_BASIC) {
+		h.basic_user = acct->client_id;
+		h.basic_pass = acct->client_secret.data;
+	} else {
+		if ((r = oa2_form_add(&form, "client_id", acct->client_id)) !=
+		    0)
+			goto out;
+		if (acct->client_secret.len > 0 &&
+		    (r = oa2_form_add(&form, "client_secret",
+			 acct->client_secret.data)) != 0)
+			goto out;
+	}
+	if (acct->scope != NULL &&
+	    (r = oa2_form_add(&form, "scope", acct->scope)) != 0)
+		goto out;
+	r = oa2_http_post(
+	    &h, acct->device_endpoint, &form, &status, &body, err, sizeof(err));
+	if (r != 0) {
+		say("account %s: %s", acct->name, err);
+		goto out;
+	}
+	if (status != 200) {
+		struct oa2_token_response tr;
+		char msg[1024];
+		oa2_token_response_init(&tr);
+		(void)oa2_token_response_parse(
+		    oa2_buf_str(&body), body.len, status, &tr);
+		r = oa2_explain(&tr, acct->name, msg, sizeof(msg));
+		say("%s", msg);
+		oa2_token_response_free(&tr);
+		goto out;
+	}
+	if ((r = parse_device_auth(oa2_buf_str(&body), body.len, da)) != 0)
+		say("account %s: the device authorization answer from %s is "
+		    "unusable",
+		    acct->name, acct->device_endpoint);
+out:
+	oa2_buf_free(&form);
+	oa2_buf_free(&body);
+	return r;
+}
+
+static int
+login_device(struct account *acct, int timeout)
+{
+	struct oa2_token_response tr;
+	struct device_auth da;
+	struct oa2_buf form;
+	struct timespec pause;
+	time_t deadline, expiry;
+	int r;
+
+	memset(&da, 0, sizeof(da));
+	oa2_buf_init(&da.device_code, OA2_TOKEN_MAX);
+	oa2_buf_init(&form, 65536);
+	oa2_token_response_init(&tr);
+	if (acct->device_endpoint[0] == '\0') {
+		say("account %s: the provider has no device authorization "
+		    "endpoint; set device_authorization_endpoint or use the "
+		    "browser login",
+		    acct->name);
+		r = OA2_ERR_CONFIG;
+		goto out;
+	}
+	if ((r = device_start(acct, &da)) != 0)
+		goto out;
+	if (da.message[0] != '\0')
+		fprintf(stderr, "sasl-oauth2: account %s: %s\n", acct->name,
+		    da.message);
+	else
+		fprintf(stderr,
+		    "sasl-oauth2: account %s: on any device, open %s and "
+		    "enter the code %s\n",
+		    acct->name, da.uri, da.user_code);
+	if (da.uri_complete[0] != '\0')
+		fprintf(stderr, "sasl-oauth2: (or open %s)\n", da.uri_complete);
+	deadline =
+	    time(NULL) + (da.expires_in < timeout ? da.expires_in : timeout);
+	if ((r = oa2_form_add(&form, "grant_type",
+		 "urn:ietf:params:oauth:grant-type:device_code")) != 0 ||
+	    (r = oa2_form_add(&form, "device_code", da.device_code.data)) != 0)
+		goto out;
+	for (;;) {
+		struct oa2_buf f;
+
+		pause.tv_sec = da.interval;
+		pause.tv_nsec = 0;
+		if (time(NULL) + da.interval > deadline) {
+			say("account %s: the code was not approved in time; "
+			    "run login again",
+			    acct->name);
+			r = OA2_ERR_TIMEOUT;
+			goto out;
+		}
+		nanosleep(&pause, NULL);
+		/* token_request adds client authentication to the form. */
+		oa2_buf_init(&f, 65536);
+		r = oa2_buf_append(&f, form.data, form.len);
+		if (r == 0) {
+			int saved = opt.verbose;
+			r = token_request_quiet(acct, &f, &tr);
+			opt.verbose = saved;
+		}
+		oa2_buf_free(&f);
+		if (r == 0)
+			break;
+		if (strcmp(tr.error, "authorization_pending") == 0)
+			continue;
+		if (strcmp(tr.error, "slow_down") == 0) {
+			da.interval += 5;
+			continue;
+		}
+		/* access_denied, expired_token, anything else: explain. */
+		{
+			char msg[1024];
+			r = tr.error[0]
+			    ? oa2_explain(&tr, acct->name, msg, sizeof(msg))
+			    : r;
+			if (tr.error[0])
+				say("%s", msg);
+		}
+		goto out;
+	}
+	if ((r = token_accept(acct, &tr, &expiry)) != 0)
+		goto out;
+	report_login(acct, &tr, expiry);
+out:
+	oa2_buf_free(&da.device_code);
+	oa2_buf_free(&form);
+	oa2_token_response_free(&tr);
+	return r;
+}
+
+int
+cmd_login(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"device", no_argument, NULL, 'd'},
+	    {"no-browser", no_argument, NULL, 'n'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	const struct oa2_account *a;
+	struct oa2_config cfg = {0};
+	struct account acct;
+	struct oa2_buf tok;
+	char path[1024], *end;
+	int c, r, device = 0, no_browser = 0, timeout = LOGIN_TIMEOUT;
+	time_t expiry;
+
+	while ((c = getopt_long(argc, argv, "dnt:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			device = 1;
+			break;
+		case 'n':
+			no_browser = 1;
+			break;
+		case 't':
+			timeout = (int)strtol(optarg, &end, 10);
+			if (*end != '\0' || timeout < 1 || timeout > 3600) {
+				say("--timeout takes seconds (1 to 3600)");
+				return EXIT_USAGE;
+			}
+			break;
+		case 'v':
+			opt.verbose = 1;
+			break;
+		case 'h':
+			login_usage(stdout);
+			return 0;
+		default:
+			login_usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc) {
+		login_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (config_open(&cfg, path, sizeof(path)) != 0)
+		return EXIT_CONFIG;
+	if ((a = config_account(&cfg, path, argv[optind], 0)) == NULL) {
+		oa2_config_free(&cfg);
+		return EXIT_CONFIG;
+	}
+	oa2_buf_init(&tok, OA2_TOKEN_MAX);
+	if ((r = account_resolve(a, &acct)) != 0 ||
+	    (r = account_endpoints(&acct)) != 0)
+		goto out;
+	if (acct.flow == FLOW_CLIENT_CREDENTIALS) {
+		if ((r = token_obtain(
+			 &acct, TOKEN_MIN_TTL, 1, &tok, &expiry)) == 0)
+			fprintf(stderr,
+			    "sasl-oauth2: account %s: client credentials "
+			    "work; token valid for %lld min (no login is "
+			    "needed for this flow)\n",
+			    acct.name, (long long)(expiry - time(NULL)) / 60);
+	} else if (acct.flow == FLOW_PASSWORD) {
+		say("account %s: flow = password (ROPC) is legacy and not "
+		    "supported by this version: it fails with MFA; use "
+		    "authorization_code or device_code",
+		    acct.name);
+		r = OA2_ERR_CONFIG;
+	} else if (device || acct.flow == FLOW_DEVICE_CODE) {
+		r = login_device(&acct, timeout);
+	} else {
+		r = login_authcode(&acct, no_browser, timeout);
+	}
+out:
+	oa2_buf_free(&tok);
+	account_free(&acct);
+	oa2_config_free(&cfg);
+	return exit_code_for(r);
+}

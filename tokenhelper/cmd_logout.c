@@ -1,0 +1,140 @@
+/*
+ * cmd_logout.c: "sasl-oauth2 logout [--revoke] ACCOUNT": forget the
+ * account's tokens (store and cache), and with --revoke first ask the
+ * provider to revoke the refresh token (RFC 7009).
+ *
+ * SECRETS: the refresh token, sent once to the revocation endpoint.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "err.h"
+#include "helper.h"
+#include "http.h"
+#include "keyring.h"
+#include "store.h"
+
+static int
+revoke(struct account *acct, const char *refresh_token)
+{
+	struct oa2_http h = {0};
+	struct oa2_buf form, body;
+	char err[768];
+	long status = 0;
+	int r;
+
+	if (acct->revocation_endpoint[0] == '\0') {
+		say("account %s: the provider has no revocation endpoint; "
+		    "the token is only forgotten here (revoke it in the "
+		    "provider's account settings)",
+		    acct->name);
+		return 0;
+	}
+	oa2_buf_init(&form, 65536);
+	oa2_buf_init(&body, OA2_HTTP_BODY_MAX);
+	h.ca_file = acct->ca_file;
+	if ((r = oa2_form_add(&form, "token", refresh_token)) != 0 ||
+	    (r = oa2_form_add(&form, "token_type_hint", "refresh_token")) != 0)
+		goto out;
+	if (acct->client_secret.len > 0 &&
+	    acct->client_auth == CLIENT_AUTH_BASIC) {
+		h.basic_user = acct->client_id;
+		h.basic_pass = acct->client_secret.data;
+	} else if ((r = oa2_form_add(&form, "client_id", acct->client_id)) !=
+		0 ||
+	    (acct->client_secret.len > 0 &&
+		(r = oa2_form_add(
+		     &form, "client_secret", acct->client_secret.data)) != 0))
+		goto out;
+	r = oa2_http_post(&h, acct->revocation_endpoint, &form, &status, &body,
+	    err, sizeof(err));
+	if (r != 0)
+		say("account %s: revocation failed: %s", acct->name, err);
+	else if (status != 200) {
+		say("account %s: the revocation endpoint answered HTTP %ld",
+		    acct->name, status);
+		r = OA2_ERR_PROVIDER;
+	} else
+		fprintf(stderr,
+		    "sasl-oauth2: account %s: refresh token revoked\n",
+		    acct->name);
+out:
+	oa2_buf_free(&form);
+	oa2_buf_free(&body);
+	return r;
+}
+
+int
+cmd_logout(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"revoke", no_argument, NULL, 'r'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	const struct oa2_account *a;
+	struct oa2_config cfg = {0};
+	struct oa2_store_entry e;
+	struct account acct;
+	char path[1024], dir[768], err[512];
+	int c, r, lr, do_revoke = 0, lock = -1;
+
+	while ((c = getopt_long(argc, argv, "rvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			do_revoke = 1;
+			break;
+		case 'v':
+			opt.verbose = 1;
+			break;
+		case 'h':
+			puts("usage: sasl-oauth2 logout [--revoke] ACCOUNT\n\n"
+			     "Forget ACCOUNT's tokens here; --revoke also "
+			     "revokes the refresh token\nat the provider "
+			     "(RFC 7009).");
+			return 0;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc) {
+		say("usage: sasl-oauth2 logout [--revoke] ACCOUNT");
+		return EXIT_USAGE;
+	}
+	if (config_open(&cfg, path, sizeof(path)) != 0)
+		return EXIT_CONFIG;
+	if ((a = config_account(&cfg, path, argv[optind], 0)) == NULL) {
+		oa2_config_free(&cfg);
+		return EXIT_CONFIG;
+	}
+	oa2_store_entry_init(&e);
+	if ((r = account_resolve(a, &acct)) != 0)
+		goto out;
+	lock = account_lock(acct.name, 60);
+	if ((r = state_dir(dir, sizeof(dir))) != 0)
+		goto out;
+	lr = oa2_store_load(dir, acct.name, &e, err, sizeof(err));
+	if (do_revoke && lr == 0 && (r = account_endpoints(&acct)) == 0)
+		r = revoke(&acct, e.refresh_token.data);
+	if (r != 0) {
+		say("account %s: nothing was deleted; run logout without "
+		    "--revoke to forget the tokens anyway",
+		    acct.name);
+		goto out;
+	}
+	if ((r = oa2_store_delete(dir, acct.name, err, sizeof(err))) != 0) {
+		say("account %s: %s", acct.name, err);
+		goto out;
+	}
+	(void)oa2_keyring_invalidate(acct.user);
+	fprintf(stderr, "sasl-oauth2: account %s: logged out%s\n", acct.name,
+	    lr == 0 ? "" : " (no refresh token was stored)");
+out:
+	account_unlock(lock);
+	oa2_store_entry_free(&e);
+	account_free(&acct);
+	oa2_config_free(&cfg);
+	return exit_code_for(r);
+}

@@ -1,0 +1,192 @@
+/*
+ * tokens.c: the one path to a usable access token, shared by "token",
+ * "refresh" and the plugin's exec of "token --user".
+ *
+ * Order: the keyring cache; else, holding the account's lock, the cache
+ * again (the usual case for a waiter: the lock holder just refreshed), then
+ * the network: client credentials, or the stored refresh token.  So N
+ * parallel callers cause one request.  A rotated refresh token is saved
+ * (atomically, fsync'd) before the new access token is cached or printed,
+ * so no process ever hands out a token whose refresh token could be lost.
+ *
+ * SECRETS: refresh and access tokens in wiping buffers and the store.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+#include "helper.h"
+#include "keyring.h"
+#include "store.h"
+#include "tokenresp.h"
+
+/* Cache a token whose lifetime the provider did not state this long. */
+#define TOKEN_DEFAULT_TTL 300
+#define LOCK_TIMEOUT 60
+
+int
+token_cached(const struct account *acct, long min_ttl, struct oa2_buf *tok,
+    time_t *expiry)
+{
+	int r;
+
+	r = oa2_keyring_get(acct->user, time(NULL), min_ttl, tok, expiry);
+	if (r == 0)
+		verbose("account %s: cached token, %lld s left", acct->name,
+		    (long long)(*expiry - time(NULL)));
+	else if (r == OA2_ERR_UNAVAIL)
+		verbose("no kernel keyring here; tokens are not cached");
+	else
+		verbose("account %s: no usable cached token (%s)", acct->name,
+		    oa2_strerror(r));
+	return r;
+}
+
+static void
+cache_store(const struct account *acct, const struct oa2_token_response *tr,
+    time_t *expiry)
+{
+	time_t now = time(NULL);
+	long long ttl =
+	    tr->expires_in >= 0 ? tr->expires_in : TOKEN_DEFAULT_TTL;
+	int r;
+
+	*expiry = now + (time_t)ttl;
+	r = oa2_keyring_put(acct->user, tr->access_token.data,
+	    tr->access_token.len, *expiry, now);
+	if (r == OA2_ERR_QUOTA)
+		say("account %s: this user's kernel key quota is full, so the "
+		    "token is not cached; raise it with sysctl "
+		    "kernel.keys.maxbytes=200000 (and maxkeys)",
+		    acct->name);
+	else if (r != 0)
+		verbose("account %s: token not cached: %s", acct->name,
+		    oa2_strerror(r));
+}
+
+int
+token_accept(
+    struct account *acct, const struct oa2_token_response *tr, time_t *expiry)
+{
+	struct oa2_store_entry e;
+	char dir[768], err[512];
+	int r;
+
+	if (tr->refresh_token.len > 0) {
+		if ((r = state_dir(dir, sizeof(dir))) != 0) {
+			say("account %s: no state directory to keep the "
+			    "refresh token in (%s); set XDG_STATE_HOME",
+			    acct->name, oa2_strerror(r));
+			return r;
+		}
+		oa2_store_entry_init(&e);
+		r = oa2_buf_append(&e.refresh_token, tr->refresh_token.data,
+		    tr->refresh_token.len);
+		snprintf(e.scope, sizeof(e.scope), "%s", tr->scope);
+		if (r == 0)
+			r = oa2_store_save(
+			    dir, acct->name, &e, err, sizeof(err));
+		oa2_store_entry_free(&e);
+		if (r != 0) {
+			say("account %s: could not save the new refresh token: "
+			    "%s",
+			    acct->name, err);
+			return OA2_ERR_IO;
+		}
+		verbose(
+		    "account %s: refresh token saved in %s", acct->name, dir);
+	}
+	cache_store(acct, tr, expiry);
+	return 0;
+}
+
+/* The network part: client credentials, or the stored refresh token. */
+static int
+obtain(struct account *acct, struct oa2_token_response *tr)
+{
+	struct oa2_store_entry e;
+	char dir[768], err[512];
+	int r;
+
+	if ((r = account_endpoints(acct)) != 0)
+		return r;
+	if (acct->flow == FLOW_CLIENT_CREDENTIALS)
+		return flow_client_credentials(acct, tr);
+	if ((r = state_dir(dir, sizeof(dir))) != 0) {
+		say("account %s: no state directory (%s); set XDG_STATE_HOME",
+		    acct->name, oa2_strerror(r));
+		return r;
+	}
+	oa2_store_entry_init(&e);
+	r = oa2_store_load(dir, acct->name, &e, err, sizeof(err));
+	if (r == OA2_ERR_NOTFOUND) {
+		say("account %s: not logged in; run: sasl-oauth2 login %s",
+		    acct->name, acct->name);
+		r = OA2_ERR_AUTH;
+	} else if (r != 0) {
+		say("account %s: %s", acct->name, err);
+	} else {
+		r = flow_refresh(acct, e.refresh_token.data, tr);
+		/* No new refresh token: the old one stays valid (the
+		 * provider does not rotate); save it again so the store
+		 * records when it was last used. */
+		if (r == 0 && tr->refresh_token.len == 0)
+			r = oa2_buf_append(&tr->refresh_token,
+			    e.refresh_token.data, e.refresh_token.len);
+	}
+	oa2_store_entry_free(&e);
+	return r;
+}
+
+int
+token_obtain(struct account *acct, long min_ttl, int force, struct oa2_buf *tok,
+    time_t *expiry)
+{
+	struct oa2_token_response tr;
+	time_t seen = 0, now;
+	int lock, r;
+
+	oa2_buf_reset(tok);
+	if (!force && token_cached(acct, min_ttl, tok, expiry) == 0)
+		return 0;
+	/* What the cache held before we waited, to recognise a token that
+	 * another process obtained meanwhile. */
+	if (oa2_keyring_get(acct->user, time(NULL), 0, tok, &seen) != 0)
+		seen = 0;
+	oa2_buf_reset(tok);
+	lock = account_lock(acct->name, LOCK_TIMEOUT);
+	if (lock == OA2_ERR_TIMEOUT) {
+		say("account %s: another sasl-oauth2 has held the lock for "
+		    "%d s; try again",
+		    acct->name, LOCK_TIMEOUT);
+		return OA2_ERR_PROVIDER;
+	} else if (lock < 0) {
+		verbose("account %s: no lock (%s); going on unlocked",
+		    acct->name, oa2_strerror(lock));
+	} else if (token_cached(acct, 0, tok, expiry) == 0 && *expiry != seen &&
+	    *expiry - (now = time(NULL)) > OA2_KEY_EXPIRY_MARGIN &&
+	    (!force || seen == 0 || *expiry > seen)) {
+		/* Another process obtained this token while we waited: use
+		 * it, even when its lifetime is below min_ttl (it is as
+		 * fresh as the provider makes them). */
+		verbose("account %s: another process refreshed meanwhile",
+		    acct->name);
+		account_unlock(lock);
+		return 0;
+	} else if (!force && token_cached(acct, min_ttl, tok, expiry) == 0) {
+		account_unlock(lock);
+		return 0;
+	}
+	oa2_buf_reset(tok);
+	oa2_token_response_init(&tr);
+	if ((r = obtain(acct, &tr)) == 0 &&
+	    (r = token_accept(acct, &tr, expiry)) == 0)
+		r = oa2_buf_append(
+		    tok, tr.access_token.data, tr.access_token.len);
+	oa2_token_response_free(&tr);
+	account_unlock(lock);
+	return r;
+}
