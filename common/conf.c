@@ -20,7 +20,7 @@
 #include "conf.h"
 #include "err.h"
 
-static const char *const key_names[OA2_K_COUNT] = {
+static const char *const key_names[] = {
     "user",
     "provider",
     "tenant",
@@ -36,7 +36,12 @@ static const char *const key_names[OA2_K_COUNT] = {
     "flow",
     "store",
     "ca_file",
+    "client_key_file",
+    "client_certificate_file",
 };
+/* One name per key, in enum order: a forgotten name fails the build. */
+_Static_assert(sizeof(key_names) / sizeof(key_names[0]) == OA2_K_COUNT,
+    "key_names and enum oa2_key differ");
 
 const char *
 oa2_key_name(enum oa2_key k)
@@ -321,14 +326,45 @@ oa2_config_find(const struct oa2_config *cfg, const char *name)
 	return NULL;
 }
 
+int
+oa2_user_nth(const char *list, size_t n, char *out, size_t outsz)
+{
+	const char *p = list, *s;
+	size_t len;
+
+	for (;;) {
+		while (*p == ',' || *p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			return OA2_ERR_NOTFOUND;
+		for (s = p; *p != '\0' && *p != ',' && *p != ' ' && *p != '\t';
+		     p++)
+			;
+		if (n-- > 0)
+			continue;
+		len = (size_t)(p - s);
+		if (len >= outsz)
+			return OA2_ERR_TOOBIG;
+		memcpy(out, s, len);
+		out[len] = '\0';
+		return 0;
+	}
+}
+
 const struct oa2_account *
 oa2_config_find_user(const struct oa2_config *cfg, const char *mailbox)
 {
-	size_t i;
+	char one[512];
+	size_t i, n;
 
-	for (i = 0; i < cfg->count; i++)
-		if (cfg->accounts[i].v[OA2_K_USER] != NULL &&
-		    strcasecmp(cfg->accounts[i].v[OA2_K_USER], mailbox) == 0)
-			return &cfg->accounts[i];
+	for (i = 0; i < cfg->count; i++) {
+		if (cfg->accounts[i].v[OA2_K_USER] == NULL)
+			continue;
+		for (n = 0; oa2_user_nth(cfg->accounts[i].v[OA2_K_USER], n, one,
+				sizeof(one)) == 0;
+		     n++)
+			if (strcasecmp(one, mailbox) == 0)
+				return &cfg->accounts[i];
+	}
 	return NULL;
 }

@@ -34,6 +34,8 @@ enum oa2_key {
 	OA2_K_FLOW,
 	OA2_K_STORE,
 	OA2_K_CA_FILE,
+	OA2_K_CLIENT_KEY_FILE,
+	OA2_K_CLIENT_CERTIFICATE_FILE,
 	OA2_K_COUNT
 };
 
@@ -60,7 +62,12 @@ void oa2_config_free(struct oa2_config *cfg);
 
 const struct oa2_account *oa2_config_find(
     const struct oa2_config *cfg, const char *name);
-/* Case-insensitive match on the account's user (mailbox). */
+/* The n-th (from 0) mailbox of a user list "a@x, b@x" into out: 0, or
+ * OA2_ERR_NOTFOUND past the end, OA2_ERR_TOOBIG if one is over outsz. */
+int oa2_user_nth(const char *list, size_t n, char *out, size_t outsz);
+
+/* Case-insensitive match on any of the account's users (mailboxes); one
+ * app-only account may serve several. */
 const struct oa2_account *oa2_config_find_user(
     const struct oa2_config *cfg, const char *mailbox);
 

@@ -25,6 +25,7 @@
 #include "err.h"
 #include "helper.h"
 #include "http.h"
+#include "jwt.h"
 #include "secretfile.h"
 #include "wire.h"
 
@@ -83,7 +84,8 @@ is_generic_tenant(const char *t)
 }
 
 int
-account_resolve(const struct oa2_account *a, struct account *out)
+account_resolve(
+    const struct oa2_account *a, const char *mailbox, struct account *out)
 {
 	const char *const *v = (const char *const *)a->v;
 	const char *provider =
@@ -95,7 +97,21 @@ account_resolve(const struct oa2_account *a, struct account *out)
 	memset(out, 0, sizeof(*out));
 	oa2_buf_init(&out->client_secret, OA2_SECRET_FILE_MAX);
 	out->name = a->name;
-	out->user = v[OA2_K_USER];
+	/* user may list several mailboxes (an app-only account serving
+	 * them all); the account acts for the one asked for, else the
+	 * first. */
+	if (v[OA2_K_USER] == NULL ||
+	    oa2_user_nth(
+		v[OA2_K_USER], 0, out->user_buf, sizeof(out->user_buf)) != 0) {
+		say("account %s: set 'user' to the mailbox address", a->name);
+		return OA2_ERR_CONFIG;
+	}
+	if (mailbox != NULL)
+		snprintf(out->user_buf, sizeof(out->user_buf), "%s", mailbox);
+	out->user = out->user_buf;
+	out->user_list = v[OA2_K_USER];
+	out->several_users = oa2_user_nth(v[OA2_K_USER], 1, err, sizeof(err)) !=
+	    OA2_ERR_NOTFOUND;
 	out->provider = provider;
 	out->client_id = v[OA2_K_CLIENT_ID];
 	out->ca_file = v[OA2_K_CA_FILE];
@@ -118,13 +134,22 @@ account_resolve(const struct oa2_account *a, struct account *out)
 		    a->name, v[OA2_K_FLOW]);
 		return OA2_ERR_CONFIG;
 	}
+	if (out->several_users && out->flow != FLOW_CLIENT_CREDENTIALS) {
+		say("account %s: only a client_credentials (app-only) account "
+		    "may list several mailboxes in 'user'",
+		    a->name);
+		return OA2_ERR_CONFIG;
+	}
 	if (v[OA2_K_CLIENT_AUTH] == NULL ||
 	    strcmp(v[OA2_K_CLIENT_AUTH], "basic") == 0)
 		out->client_auth = CLIENT_AUTH_BASIC;
 	else if (strcmp(v[OA2_K_CLIENT_AUTH], "post") == 0)
 		out->client_auth = CLIENT_AUTH_POST;
+	else if (strcmp(v[OA2_K_CLIENT_AUTH], "private_key_jwt") == 0)
+		out->client_auth = CLIENT_AUTH_PRIVATE_KEY_JWT;
 	else {
-		say("account %s: client_auth must be 'basic' or 'post'",
+		say("account %s: client_auth must be basic, post or "
+		    "private_key_jwt",
 		    a->name);
 		return OA2_ERR_CONFIG;
 	}
@@ -213,7 +238,28 @@ account_resolve(const struct oa2_account *a, struct account *out)
 		say("account %s: token_endpoint: %s", a->name, err);
 		return OA2_ERR_CONFIG;
 	}
-	if (v[OA2_K_CLIENT_SECRET_FILE] != NULL) {
+	if (out->client_auth == CLIENT_AUTH_PRIVATE_KEY_JWT) {
+		if (v[OA2_K_CLIENT_KEY_FILE] == NULL) {
+			say("account %s: client_auth = private_key_jwt needs "
+			    "client_key_file (and client_certificate_file for "
+			    "Entra)",
+			    a->name);
+			return OA2_ERR_CONFIG;
+		}
+		r = oa2_jwt_load_key(v[OA2_K_CLIENT_KEY_FILE], &out->client_key,
+		    err, sizeof(err));
+		if (r == 0 && v[OA2_K_CLIENT_CERTIFICATE_FILE] != NULL) {
+			r = oa2_jwt_cert_thumbprint(
+			    v[OA2_K_CLIENT_CERTIFICATE_FILE], out->thumbprint,
+			    err, sizeof(err));
+			out->have_thumbprint = r == 0;
+		}
+		if (r != 0) {
+			say("account %s: %s", a->name, err);
+			return r == OA2_ERR_PERM ? OA2_ERR_PERM
+						 : OA2_ERR_CONFIG;
+		}
+	} else if (v[OA2_K_CLIENT_SECRET_FILE] != NULL) {
 		r = oa2_secretfile_read(v[OA2_K_CLIENT_SECRET_FILE],
 		    &out->client_secret, err, sizeof(err));
 		if (r != 0) {
@@ -222,8 +268,9 @@ account_resolve(const struct oa2_account *a, struct account *out)
 						 : OA2_ERR_CONFIG;
 		}
 	} else if (out->flow == FLOW_CLIENT_CREDENTIALS) {
-		say("account %s: client credentials need a secret: set "
-		    "client_secret_file",
+		say("account %s: client credentials need a secret or a key: "
+		    "set client_secret_file, or client_auth = private_key_jwt "
+		    "with client_key_file",
 		    a->name);
 		return OA2_ERR_CONFIG;
 	}
@@ -298,6 +345,8 @@ void
 account_free(struct account *acct)
 {
 	oa2_buf_free(&acct->client_secret);
+	oa2_jwt_free_key(acct->client_key);
+	acct->client_key = NULL;
 }
 
 /* mkdir -p with mode 0700 for the components we create. */

@@ -110,7 +110,7 @@ cmd_logout(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	oa2_store_entry_init(&e);
-	if ((r = account_resolve(a, &acct)) != 0)
+	if ((r = account_resolve(a, NULL, &acct)) != 0)
 		goto out;
 	lock = account_lock(acct.name, 60);
 	if ((r = state_dir(dir, sizeof(dir))) != 0)

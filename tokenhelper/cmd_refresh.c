@@ -70,7 +70,7 @@ refresh_one(const struct oa2_account *a, long min_ttl)
 	int r, force;
 
 	oa2_buf_init(&tok, OA2_TOKEN_MAX);
-	if ((r = account_resolve(a, &acct)) == 0) {
+	if ((r = account_resolve(a, NULL, &acct)) == 0) {
 		force = stale_refresh_token(&acct);
 		r = token_obtain(&acct, min_ttl, force, &tok, &expiry);
 		if (r == 0)

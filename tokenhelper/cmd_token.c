@@ -187,7 +187,7 @@ cmd_token(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	oa2_buf_init(&tok, OA2_TOKEN_MAX);
-	if ((r = account_resolve(a, &acct)) == 0)
+	if ((r = account_resolve(a, user, &acct)) == 0)
 		r = token_obtain(&acct, min_ttl, 0, &tok, &expiry);
 	rc = r == 0 ? emit(fmt, &acct, &tok, expiry) : exit_code_for(r);
 	oa2_buf_free(&tok);

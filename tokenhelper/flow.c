@@ -10,11 +10,13 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "err.h"
 #include "errmap.h"
 #include "helper.h"
 #include "http.h"
+#include "jwt.h"
 #include "tokenresp.h"
 
 /* quiet: leave provider errors (tr->error) to the caller, say nothing. */
@@ -29,7 +31,26 @@ token_post(const struct account *acct, struct oa2_buf *form,
 	int r;
 
 	h.ca_file = acct->ca_file;
-	if (acct->client_secret.len > 0) {
+	if (acct->client_auth == CLIENT_AUTH_PRIVATE_KEY_JWT) {
+		struct oa2_buf jwt;
+		oa2_buf_init(&jwt, 16384);
+		r = oa2_jwt_assertion(acct->client_key,
+		    acct->have_thumbprint ? acct->thumbprint : NULL,
+		    acct->client_id, acct->token_endpoint, time(NULL), &jwt);
+		if (r == 0 &&
+		    (r = oa2_form_add(form, "client_id", acct->client_id)) ==
+			0 &&
+		    (r = oa2_form_add(form, "client_assertion_type",
+			 "urn:ietf:params:oauth:client-assertion-type:"
+			 "jwt-bearer")) == 0)
+			r = oa2_form_add(form, "client_assertion", jwt.data);
+		oa2_buf_free(&jwt);
+		if (r != 0) {
+			say("account %s: cannot sign the client assertion: %s",
+			    acct->name, oa2_strerror(r));
+			return r;
+		}
+	} else if (acct->client_secret.len > 0) {
 		if (acct->client_auth == CLIENT_AUTH_BASIC) {
 			h.basic_user = acct->client_id;
 			h.basic_pass = acct->client_secret.data;
@@ -37,7 +58,8 @@ token_post(const struct account *acct, struct oa2_buf *form,
 				acct->client_secret.data)) != 0)
 			return r;
 	}
-	if ((acct->client_secret.len == 0 ||
+	if (acct->client_auth != CLIENT_AUTH_PRIVATE_KEY_JWT &&
+	    (acct->client_secret.len == 0 ||
 		acct->client_auth == CLIENT_AUTH_POST) &&
 	    (r = oa2_form_add(form, "client_id", acct->client_id)) != 0)
 		return r;
@@ -45,9 +67,10 @@ token_post(const struct account *acct, struct oa2_buf *form,
 	oa2_buf_init(&body, OA2_HTTP_BODY_MAX);
 	verbose("account %s: POST %s (client auth %s)", acct->name,
 	    acct->token_endpoint,
-	    acct->client_secret.len == 0		 ? "none"
-		: acct->client_auth == CLIENT_AUTH_BASIC ? "basic"
-							 : "post");
+	    acct->client_auth == CLIENT_AUTH_PRIVATE_KEY_JWT ? "private_key_jwt"
+		: acct->client_secret.len == 0		     ? "none"
+		: acct->client_auth == CLIENT_AUTH_BASIC     ? "basic"
+							     : "post");
 	r = oa2_http_post(
 	    &h, acct->token_endpoint, form, &status, &body, err, sizeof(err));
 	if (r != 0) {

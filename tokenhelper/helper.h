@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "wire.h"
 
 /* sysexits(3) codes of the plugin <-> helper contract (DESIGN.md). */
 #define EXIT_TOKEN 0
@@ -27,12 +28,19 @@ enum flow {
 	FLOW_PASSWORD
 };
 
-enum client_auth { CLIENT_AUTH_BASIC, CLIENT_AUTH_POST };
+enum client_auth {
+	CLIENT_AUTH_BASIC,
+	CLIENT_AUTH_POST,
+	CLIENT_AUTH_PRIVATE_KEY_JWT
+};
 
 /* An account with presets applied and its secret loaded. */
 struct account {
 	const char *name;
-	const char *user; /* mailbox */
+	const char *user; /* the mailbox acted for */
+	char user_buf[OA2_MAILBOX_MAX + 1];
+	int several_users;     /* user lists more than one mailbox */
+	const char *user_list; /* the configured list */
 	const char *provider;
 	const char *client_id;
 	const char *scope;
@@ -47,6 +55,9 @@ struct account {
 	char device_endpoint[URL_MAX];
 	char revocation_endpoint[URL_MAX];
 	struct oa2_buf client_secret; /* empty for public clients */
+	void *client_key;	      /* private_key_jwt: EVP_PKEY * */
+	unsigned char thumbprint[32]; /* of client_certificate_file */
+	int have_thumbprint;
 	char scope_buf[512];
 };
 
@@ -64,7 +75,9 @@ void verbose(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Load the configuration (options, environment, XDG, /etc). */
 int config_open(struct oa2_config *cfg, char *path, size_t pathsz);
 
-int account_resolve(const struct oa2_account *a, struct account *out);
+/* mailbox: the one asked for (token --user), or NULL for the first. */
+int account_resolve(
+    const struct oa2_account *a, const char *mailbox, struct account *out);
 void account_free(struct account *acct);
 
 /* Map an OA2 error class to an exit code. */

@@ -58,8 +58,8 @@ exit_code_for(int err)
 	case 0:
 		return EXIT_TOKEN;
 	case OA2_ERR_AUTH:
-	case OA2_ERR_PERM:
 		return EXIT_NOPERM;
+	case OA2_ERR_PERM: /* a loose secret file: fix the file */
 	case OA2_ERR_CONFIG:
 	case OA2_ERR_CLIENT:
 	case OA2_ERR_INVAL:
@@ -108,8 +108,9 @@ config_open(struct oa2_config *cfg, char *path, size_t pathsz)
 	}
 	if ((r = oa2_config_load(path, cfg, err, sizeof(err))) != 0) {
 		if (r == OA2_ERR_NOTFOUND)
-			say("no configuration: %s; create it (see 'man "
-			    "sasl-oauth2' and docs/) or set SASL_OAUTH2_CONFIG",
+			say("no configuration: %s; create it with an [account "
+			    "NAME] section (see README.md) or set "
+			    "SASL_OAUTH2_CONFIG",
 			    err);
 		else
 			say("%s", err);

@@ -15,6 +15,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "err.h"
@@ -52,11 +53,20 @@ cache_store(const struct account *acct, const struct oa2_token_response *tr,
 	time_t now = time(NULL);
 	long long ttl =
 	    tr->expires_in >= 0 ? tr->expires_in : TOKEN_DEFAULT_TTL;
+	char mb[OA2_MAILBOX_MAX + 1];
+	size_t n;
 	int r;
 
 	*expiry = now + (time_t)ttl;
 	r = oa2_keyring_put(acct->user, tr->access_token.data,
 	    tr->access_token.len, *expiry, now);
+	/* An app-only token serves every mailbox the account lists. */
+	for (n = 0; r == 0 && acct->several_users &&
+	     oa2_user_nth(acct->user_list, n, mb, sizeof(mb)) == 0;
+	     n++)
+		if (strcasecmp(mb, acct->user) != 0)
+			r = oa2_keyring_put(mb, tr->access_token.data,
+			    tr->access_token.len, *expiry, now);
 	if (r == OA2_ERR_QUOTA)
 		say("account %s: this user's kernel key quota is full, so the "
 		    "token is not cached; raise it with sysctl "

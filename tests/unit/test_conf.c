@@ -192,6 +192,45 @@ test_secretfile(void **state)
 	rmdir(dir);
 }
 
+static void
+test_user_list(void **state)
+{
+	static const struct {
+		const char *list;
+		size_t n;
+		int rc;
+		const char *want;
+	} cases[] = {
+	    {"a@x", 0, 0, "a@x"},
+	    {"a@x", 1, OA2_ERR_NOTFOUND, NULL},
+	    {"a@x, b@y", 1, 0, "b@y"},
+	    {" a@x,b@y ,  c@z ", 2, 0, "c@z"},
+	    {",,", 0, OA2_ERR_NOTFOUND, NULL},
+	    {"averyveryverylongmailbox@example.com", 0, OA2_ERR_TOOBIG, NULL},
+	};
+	static const char text[] = "[account app]\nuser = a@x, B@Y\n"
+				   "[account other]\nuser = c@z\n";
+	struct oa2_config cfg;
+	char out[16], err[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(oa2_user_nth(cases[i].list, cases[i].n, out,
+				     sizeof(out)),
+		    cases[i].rc);
+		if (cases[i].want != NULL)
+			assert_string_equal(out, cases[i].want);
+	}
+	assert_int_equal(oa2_config_parse(text, sizeof(text) - 1, "t", &cfg,
+			     err, sizeof(err)),
+	    0);
+	assert_string_equal(oa2_config_find_user(&cfg, "b@y")->name, "app");
+	assert_string_equal(oa2_config_find_user(&cfg, "A@X")->name, "app");
+	assert_string_equal(oa2_config_find_user(&cfg, "c@z")->name, "other");
+	assert_null(oa2_config_find_user(&cfg, "a@x, B@Y"));
+	oa2_config_free(&cfg);
+}
+
 int
 main(void)
 {
@@ -200,6 +239,7 @@ main(void)
 	    cmocka_unit_test(test_parse_errors),
 	    cmocka_unit_test(test_parse_limits),
 	    cmocka_unit_test(test_secretfile),
+	    cmocka_unit_test(test_user_list),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

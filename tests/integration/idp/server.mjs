@@ -30,6 +30,7 @@
 import http from 'node:http';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { readFileSync } from 'node:fs';
+import { createPublicKey } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
 import Provider from 'oidc-provider';
@@ -116,6 +117,24 @@ const CLIENTS = [
     scope: MUA_SCOPE,
   },
 ];
+
+// relay-jwt: client credentials with private_key_jwt (RS256), enabled when
+// a test hands over its public key (PEM file) in IDP_JWT_PUBKEY.
+if (process.env.IDP_JWT_PUBKEY) {
+  const jwk = createPublicKey(readFileSync(process.env.IDP_JWT_PUBKEY))
+    .export({ format: 'jwk' });
+  CLIENTS.push({
+    client_id: 'relay-jwt',
+    token_endpoint_auth_method: 'private_key_jwt',
+    token_endpoint_auth_signing_alg: 'RS256',
+    jwks: { keys: [{ ...jwk, use: 'sig', alg: 'RS256' }] },
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    scope: CC_SCOPE,
+  });
+  APP_MAILBOX['relay-jwt'] = C.IDP_RELAY_MAILBOX;
+}
 
 // ---- settings -----------------------------------------------------------------
 function envInt(name, dflt) {

@@ -1,0 +1,134 @@
+#!/bin/bash
+# t-accounts.sh: account kinds and presets against the real identity
+# provider: client credentials with a certificate (private_key_jwt, RS256,
+# x5t#S256), the microsoft and google presets pointed at the local IdP by
+# overriding their endpoints, one app-only account serving two mailboxes,
+# discovery, and configuration errors with their exit codes and sentences.
+. "$(dirname "$0")/lib.sh"
+
+it_require node openssl keyctl
+it_setup
+mkdir -p "$IT_DIR/pki"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=relay-jwt \
+    -keyout "$IT_DIR/pki/key.pem" -out "$IT_DIR/pki/cert.pem" \
+    >"$IT_DIR/log/openssl.log" 2>&1
+openssl x509 -in "$IT_DIR/pki/cert.pem" -pubkey -noout >"$IT_DIR/pki/pub.pem"
+chmod 600 "$IT_DIR/pki/key.pem"
+idp_start IDP_JWT_PUBKEY="$IT_DIR/pki/pub.pem"
+it_install_products
+export XDG_STATE_HOME=$IT_DIR/state
+H=$IT_HELPER
+mb=$IDP_RELAY_MAILBOX
+other="other.$$@example.test"
+
+expect() # WANT_RC NEEDLE CMD...: run CMD, check exit code and stderr
+{
+	local want=$1 needle=$2 rc=0 out
+	shift 2
+	out=$("$@" 2>&1 >/dev/null) || rc=$?
+	[ "$rc" = "$want" ] || it_fail "'$*' exited $rc, want $want: $out"
+	case $out in
+	*"$needle"*) ;;
+	*) it_fail "'$*' said '$out', lacking '$needle'" ;;
+	esac
+}
+
+oa2_config_init root
+cat >>"$OA2_CONFIG" <<CONF
+[account jwt]
+user = $mb
+provider = microsoft
+tenant = contoso.onmicrosoft.com
+token_endpoint = $IDP_TOKEN_URL
+client_id = relay-jwt
+client_auth = private_key_jwt
+client_key_file = $IT_DIR/pki/key.pem
+client_certificate_file = $IT_DIR/pki/cert.pem
+flow = client_credentials
+
+[account ms]
+user = $mb, $other
+provider = microsoft
+tenant = 00000000-0000-0000-0000-000000000001
+token_endpoint = $IDP_TOKEN_URL
+client_id = $IDP_RELAY_BASIC_ID
+client_secret_file = $IT_DIR/etc/ms.secret
+flow = client_credentials
+
+[account ms-notenant]
+user = x@example.test
+provider = microsoft
+client_id = $IDP_RELAY_BASIC_ID
+client_secret_file = $IT_DIR/etc/ms.secret
+flow = client_credentials
+
+[account gmail]
+user = carol.$$@example.test
+provider = google
+authorization_endpoint = $IDP_AUTH_URL
+token_endpoint = $IDP_TOKEN_URL
+client_id = $IDP_MUA_ID
+
+[account badissuer]
+user = d@example.test
+issuer = $IDP_ISSUER/elsewhere
+client_id = $IDP_MUA_ID
+CONF
+(umask 077 && echo "$IDP_RELAY_BASIC_SECRET" >"$IT_DIR/etc/ms.secret")
+oa2_env
+
+# private_key_jwt: the IdP verifies the RS256 assertion with our key.
+tok=$("$H" -v token jwt 2>"$IT_DIR/log/jwt.err") || it_fail "private_key_jwt client credentials failed: $(cat "$IT_DIR/log/jwt.err")"
+case $(idp_introspect "$tok") in
+*'"active":true'*"\"client_id\":\"relay-jwt\""*|*"\"client_id\":\"relay-jwt\""*'"active":true'*) ;;
+*) it_fail "the IdP does not know the private_key_jwt token" ;;
+esac
+oa2_key_clear root "$mb"
+chmod 644 "$IT_DIR/pki/key.pem"
+expect 78 "chmod 600" "$H" token jwt
+chmod 600 "$IT_DIR/pki/key.pem"
+it_log "private_key_jwt: ok; a loose key file is refused with a chmod hint"
+
+# microsoft preset, endpoint overridden; one token serves both mailboxes.
+n0=$(idp_stats client_credentials)
+"$H" token --user "$other" >/dev/null || it_fail "microsoft preset (second mailbox) failed"
+"$H" token --user "$mb" >/dev/null || it_fail "microsoft preset (first mailbox) failed"
+[ $(($(idp_stats client_credentials) - n0)) -eq 1 ] ||
+    it_fail "two mailboxes of one app-only account cost two requests"
+oa2_key_present root "$other" && oa2_key_present root "$mb" ||
+    it_fail "not both mailboxes cached"
+oa2_key_clear root "$mb"
+oa2_key_clear root "$other"
+expect 78 "AADSTS9001023" "$H" token ms-notenant
+it_log "microsoft preset: ok; two mailboxes, one request; no tenant refused"
+
+# google preset: authorization code with access_type=offline, prompt=consent.
+"$H" login --no-browser --timeout 60 gmail 2>"$IT_DIR/log/login.err" &
+lpid=$!
+for _ in $(seq 1 100); do
+	url=$(grep -m1 -o "$IDP_ISSUER/auth?[^ ]*" "$IT_DIR/log/login.err") && break
+	sleep 0.1
+done
+case ${url:-} in
+*access_type=offline*prompt=consent*) ;;
+*) it_fail "google login URL lacks access_type=offline&prompt=consent: ${url:-none}" ;;
+esac
+case $url in
+*scope=https%3A%2F%2Fmail.google.com%2F*) ;;
+*) it_fail "google login URL lacks the default scope https://mail.google.com/" ;;
+esac
+idp_browser "$url" "carol.$$@example.test" >"$IT_DIR/log/browser.log" 2>&1 ||
+    it_fail "browser failed"
+wait $lpid || it_fail "google preset login failed: $(cat "$IT_DIR/log/login.err")"
+"$H" token gmail >/dev/null || it_fail "token after google login failed"
+it_log "google preset: login with offline access, token: ok"
+
+# Configuration errors: exit 78 and a sentence naming the problem.
+expect 78 "issuer" "$H" token badissuer
+echo "bogus_key = 1" >>"$OA2_CONFIG"
+expect 78 "unknown key 'bogus_key'" "$H" token jwt
+: >"$IT_DIR/empty.conf"
+expect 78 "no account 'nope'" "$H" -c "$IT_DIR/empty.conf" token nope
+expect 64 "usage" "$H" token
+oa2_key_clear root "carol.$$@example.test"
+it_pass
