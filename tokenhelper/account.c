@@ -134,6 +134,11 @@ account_resolve(
 		    a->name, v[OA2_K_FLOW]);
 		return OA2_ERR_CONFIG;
 	}
+	if (store_kind_parse(v[OA2_K_STORE], &out->store) != 0) {
+		say("account %s: store must be file, keyring or secret-service",
+		    a->name);
+		return OA2_ERR_CONFIG;
+	}
 	if (out->several_users && out->flow != FLOW_CLIENT_CREDENTIALS) {
 		say("account %s: only a client_credentials (app-only) account "
 		    "may list several mailboxes in 'user'",

@@ -78,7 +78,7 @@ cmd_logout(int argc, char **argv)
 	struct oa2_config cfg = {0};
 	struct oa2_store_entry e;
 	struct account acct;
-	char path[1024], dir[768], err[512];
+	char path[1024], err[512];
 	int c, r, lr, do_revoke = 0, lock = -1;
 
 	while ((c = getopt_long(argc, argv, "rvh", longopts, NULL)) != -1) {
@@ -113,9 +113,7 @@ cmd_logout(int argc, char **argv)
 	if ((r = account_resolve(a, NULL, &acct)) != 0)
 		goto out;
 	lock = account_lock(acct.name, 60);
-	if ((r = state_dir(dir, sizeof(dir))) != 0)
-		goto out;
-	lr = oa2_store_load(dir, acct.name, &e, err, sizeof(err));
+	lr = rt_load(acct.name, acct.store, &e, err, sizeof(err));
 	if (do_revoke && lr == 0 && (r = account_endpoints(&acct)) == 0)
 		r = revoke(&acct, e.refresh_token.data);
 	if (r != 0) {
@@ -124,7 +122,7 @@ cmd_logout(int argc, char **argv)
 		    acct.name);
 		goto out;
 	}
-	if ((r = oa2_store_delete(dir, acct.name, err, sizeof(err))) != 0) {
+	if ((r = rt_delete(acct.name, acct.store, err, sizeof(err))) != 0) {
 		say("account %s: %s", acct.name, err);
 		goto out;
 	}

@@ -47,14 +47,13 @@ static int
 stale_refresh_token(const struct account *acct)
 {
 	struct oa2_store_entry e;
-	char dir[768], err[512];
+	char err[512];
 	int stale = 0;
 
-	if (acct->flow == FLOW_CLIENT_CREDENTIALS ||
-	    state_dir(dir, sizeof(dir)) != 0)
+	if (acct->flow == FLOW_CLIENT_CREDENTIALS)
 		return 0;
 	oa2_store_entry_init(&e);
-	if (oa2_store_load(dir, acct->name, &e, err, sizeof(err)) == 0 &&
+	if (rt_load(acct->name, acct->store, &e, err, sizeof(err)) == 0 &&
 	    time(NULL) - e.updated > REFRESH_KEEPALIVE)
 		stale = 1;
 	oa2_store_entry_free(&e);

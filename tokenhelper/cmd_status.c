@@ -26,12 +26,13 @@ describe(const struct oa2_account *a, int json, int first)
 {
 	struct oa2_store_entry e;
 	struct oa2_buf tok;
-	char dir[768], err[512], access[64], refresh[96];
+	char err[512], access[64], refresh[96];
 	const char *user = a->v[OA2_K_USER] ? a->v[OA2_K_USER] : "";
 	const char *flow = a->v[OA2_K_FLOW]
 	    ? a->v[OA2_K_FLOW]
 	    : flow_names[FLOW_AUTHORIZATION_CODE];
 	time_t now = time(NULL), exp = 0;
+	enum store_kind kind;
 	size_t f;
 	long long left = -1, age = -1;
 	int have_rt = 0, rt_state;
@@ -47,9 +48,10 @@ describe(const struct oa2_account *a, int json, int first)
 		left = (long long)(exp - now);
 	oa2_buf_free(&tok);
 	oa2_store_entry_init(&e);
-	rt_state = state_dir(dir, sizeof(dir));
-	if (rt_state == 0)
-		rt_state = oa2_store_load(dir, a->name, &e, err, sizeof(err));
+	if (store_kind_parse(a->v[OA2_K_STORE], &kind) != 0)
+		rt_state = OA2_ERR_CONFIG;
+	else
+		rt_state = rt_load(a->name, kind, &e, err, sizeof(err));
 	if (rt_state == 0) {
 		have_rt = 1;
 		age = (long long)(now - e.updated);

@@ -28,6 +28,8 @@ enum flow {
 	FLOW_PASSWORD
 };
 
+enum store_kind { STORE_FILE, STORE_KEYRING, STORE_SECRET };
+
 enum client_auth {
 	CLIENT_AUTH_BASIC,
 	CLIENT_AUTH_POST,
@@ -49,6 +51,7 @@ struct account {
 	int need_discovery; /* endpoints still to be discovered */
 	int google;	    /* provider quirks */
 	enum flow flow;
+	enum store_kind store;
 	enum client_auth client_auth;
 	char token_endpoint[URL_MAX];
 	char authorization_endpoint[URL_MAX];
@@ -134,6 +137,17 @@ int token_cached(const struct account *acct, long min_ttl, struct oa2_buf *tok,
 /* Find an account by name or, with by_user, by mailbox; says why not. */
 const struct oa2_account *config_account(const struct oa2_config *cfg,
     const char *path, const char *key, int by_user);
+
+/* rtstore.c: the account's refresh-token store (file, keyring,
+ * secret-service); contracts as oa2_store_load/save/delete. */
+struct oa2_store_entry;
+int store_kind_parse(const char *value, enum store_kind *kind);
+int rt_load(const char *account, enum store_kind kind,
+    struct oa2_store_entry *e, char *err, size_t errsz);
+int rt_save(const char *account, enum store_kind kind,
+    const struct oa2_store_entry *e, char *err, size_t errsz);
+int rt_delete(
+    const char *account, enum store_kind kind, char *err, size_t errsz);
 
 int cmd_token(int argc, char **argv);
 int cmd_login(int argc, char **argv);

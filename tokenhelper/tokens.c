@@ -82,23 +82,17 @@ token_accept(
     struct account *acct, const struct oa2_token_response *tr, time_t *expiry)
 {
 	struct oa2_store_entry e;
-	char dir[768], err[512];
+	char err[512];
 	int r;
 
 	if (tr->refresh_token.len > 0) {
-		if ((r = state_dir(dir, sizeof(dir))) != 0) {
-			say("account %s: no state directory to keep the "
-			    "refresh token in (%s); set XDG_STATE_HOME",
-			    acct->name, oa2_strerror(r));
-			return r;
-		}
 		oa2_store_entry_init(&e);
 		r = oa2_buf_append(&e.refresh_token, tr->refresh_token.data,
 		    tr->refresh_token.len);
 		snprintf(e.scope, sizeof(e.scope), "%s", tr->scope);
 		if (r == 0)
-			r = oa2_store_save(
-			    dir, acct->name, &e, err, sizeof(err));
+			r = rt_save(
+			    acct->name, acct->store, &e, err, sizeof(err));
 		oa2_store_entry_free(&e);
 		if (r != 0) {
 			say("account %s: could not save the new refresh token: "
@@ -106,8 +100,7 @@ token_accept(
 			    acct->name, err);
 			return OA2_ERR_IO;
 		}
-		verbose(
-		    "account %s: refresh token saved in %s", acct->name, dir);
+		verbose("account %s: refresh token saved", acct->name);
 	}
 	cache_store(acct, tr, expiry);
 	return 0;
@@ -118,20 +111,15 @@ static int
 obtain(struct account *acct, struct oa2_token_response *tr)
 {
 	struct oa2_store_entry e;
-	char dir[768], err[512];
+	char err[512];
 	int r;
 
 	if ((r = account_endpoints(acct)) != 0)
 		return r;
 	if (acct->flow == FLOW_CLIENT_CREDENTIALS)
 		return flow_client_credentials(acct, tr);
-	if ((r = state_dir(dir, sizeof(dir))) != 0) {
-		say("account %s: no state directory (%s); set XDG_STATE_HOME",
-		    acct->name, oa2_strerror(r));
-		return r;
-	}
 	oa2_store_entry_init(&e);
-	r = oa2_store_load(dir, acct->name, &e, err, sizeof(err));
+	r = rt_load(acct->name, acct->store, &e, err, sizeof(err));
 	if (r == OA2_ERR_NOTFOUND) {
 		say("account %s: not logged in; run: sasl-oauth2 login %s",
 		    acct->name, acct->name);

@@ -1,0 +1,100 @@
+/*
+ * rtstore.c: where an account's refresh token lives (its "store" key):
+ * file (default), keyring (kernel persistent keyring) or secret-service.
+ *
+ * SECRETS: refresh tokens pass through to the chosen backend.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "err.h"
+#include "helper.h"
+#include "store.h"
+#include "stores.h"
+
+int
+store_kind_parse(const char *value, enum store_kind *kind)
+{
+	if (value == NULL || strcmp(value, "file") == 0)
+		*kind = STORE_FILE;
+	else if (strcmp(value, "keyring") == 0)
+		*kind = STORE_KEYRING;
+	else if (strcmp(value, "secret-service") == 0)
+		*kind = STORE_SECRET;
+	else
+		return OA2_ERR_CONFIG;
+	return 0;
+}
+
+int
+rt_load(const char *account, enum store_kind kind, struct oa2_store_entry *e,
+    char *err, size_t errsz)
+{
+	char dir[768];
+	int r;
+
+	switch (kind) {
+	case STORE_KEYRING:
+		return oa2_kstore_load(account, e, err, errsz);
+	case STORE_SECRET:
+		return oa2_sstore_load(account, e, err, errsz);
+	case STORE_FILE:
+	default:
+		if ((r = state_dir(dir, sizeof(dir))) != 0) {
+			snprintf(err, errsz,
+			    "no state directory (%s); set XDG_STATE_HOME",
+			    oa2_strerror(r));
+			return r;
+		}
+		return oa2_store_load(dir, account, e, err, errsz);
+	}
+}
+
+int
+rt_save(const char *account, enum store_kind kind,
+    const struct oa2_store_entry *e, char *err, size_t errsz)
+{
+	char dir[768];
+	int r;
+
+	switch (kind) {
+	case STORE_KEYRING:
+		return oa2_kstore_save(account, e, err, errsz);
+	case STORE_SECRET:
+		return oa2_sstore_save(account, e, err, errsz);
+	case STORE_FILE:
+	default:
+		if ((r = state_dir(dir, sizeof(dir))) != 0) {
+			snprintf(err, errsz,
+			    "no state directory (%s); set XDG_STATE_HOME",
+			    oa2_strerror(r));
+			return r;
+		}
+		return oa2_store_save(dir, account, e, err, errsz);
+	}
+}
+
+int
+rt_delete(const char *account, enum store_kind kind, char *err, size_t errsz)
+{
+	char dir[768];
+	int r;
+
+	switch (kind) {
+	case STORE_KEYRING:
+		return oa2_kstore_delete(account, err, errsz);
+	case STORE_SECRET:
+		return oa2_sstore_delete(account, err, errsz);
+	case STORE_FILE:
+	default:
+		if ((r = state_dir(dir, sizeof(dir))) != 0) {
+			snprintf(err, errsz,
+			    "no state directory (%s); set XDG_STATE_HOME",
+			    oa2_strerror(r));
+			return r;
+		}
+		return oa2_store_delete(dir, account, err, errsz);
+	}
+}
