@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -456,6 +457,73 @@ out:
 	return r;
 }
 
+/* One line from stdin, or from the terminal with echo off. */
+static int
+read_password(struct oa2_buf *pw)
+{
+	struct termios old, quiet;
+	FILE *in = stdin;
+	int tty = isatty(STDIN_FILENO), c, r = 0;
+
+	if (tty) {
+		fputs("Password (not shown): ", stderr);
+		if (tcgetattr(STDIN_FILENO, &old) == 0) {
+			quiet = old;
+			quiet.c_lflag &= ~(tcflag_t)ECHO;
+			tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+		} else
+			tty = 0;
+	}
+	while ((c = fgetc(in)) != EOF && c != '\n' && r == 0)
+		r = oa2_buf_appendc(pw, (char)c);
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	if (r == 0 && pw->len > 0 && pw->data[pw->len - 1] == '\r')
+		pw->data[--pw->len] = '\0';
+	return r != 0 ? r : pw->len > 0 ? 0 : OA2_ERR_INVAL;
+}
+
+/* The resource owner password grant: legacy, kept for tenants that still
+ * allow it.  The password is read once and wiped; it is never stored. */
+static int
+login_password(struct account *acct)
+{
+	struct oa2_token_response tr;
+	struct oa2_buf pw, form;
+	time_t expiry;
+	int r;
+
+	say("account %s: flow = password (ROPC) is legacy: it fails for "
+	    "accounts with MFA or Conditional Access, and Entra needs \"Allow "
+	    "public client flows\"; prefer authorization_code or device_code",
+	    acct->name);
+	oa2_buf_init(&pw, 4096);
+	oa2_buf_init(&form, 65536);
+	oa2_token_response_init(&tr);
+	if ((r = read_password(&pw)) != 0) {
+		say("account %s: no password given", acct->name);
+		goto out;
+	}
+	if ((r = oa2_form_add(&form, "grant_type", "password")) != 0 ||
+	    (r = oa2_form_add(&form, "username", acct->user)) != 0 ||
+	    (r = oa2_form_add(&form, "password", pw.data)) != 0 ||
+	    (acct->scope != NULL &&
+		(r = oa2_form_add(&form, "scope", acct->scope)) != 0))
+		goto out;
+	oa2_buf_free(&pw);
+	if ((r = token_request(acct, &form, &tr)) != 0 ||
+	    (r = token_accept(acct, &tr, &expiry)) != 0)
+		goto out;
+	report_login(acct, &tr, expiry);
+out:
+	oa2_buf_free(&pw);
+	oa2_buf_free(&form);
+	oa2_token_response_free(&tr);
+	return r;
+}
+
 int
 cmd_login(int argc, char **argv)
 {
@@ -522,11 +590,7 @@ cmd_login(int argc, char **argv)
 			    "needed for this flow)\n",
 			    acct.name, (long long)(expiry - time(NULL)) / 60);
 	} else if (acct.flow == FLOW_PASSWORD) {
-		say("account %s: flow = password (ROPC) is legacy and not "
-		    "supported by this version: it fails with MFA; use "
-		    "authorization_code or device_code",
-		    acct.name);
-		r = OA2_ERR_CONFIG;
+		r = login_password(&acct);
 	} else if (device || acct.flow == FLOW_DEVICE_CODE) {
 		r = login_device(&acct, timeout);
 	} else {

@@ -69,6 +69,13 @@ authorization_endpoint = $IDP_AUTH_URL
 token_endpoint = $IDP_TOKEN_URL
 client_id = $IDP_MUA_ID
 
+[account ropc]
+user = erin.$$@example.test
+issuer = $IDP_ISSUER
+client_id = mua-ropc
+scope = openid email offline_access
+flow = password
+
 [account badissuer]
 user = d@example.test
 issuer = $IDP_ISSUER/elsewhere
@@ -122,6 +129,19 @@ idp_browser "$url" "carol.$$@example.test" >"$IT_DIR/log/browser.log" 2>&1 ||
 wait $lpid || it_fail "google preset login failed: $(cat "$IT_DIR/log/login.err")"
 "$H" token gmail >/dev/null || it_fail "token after google login failed"
 it_log "google preset: login with offline access, token: ok"
+
+# The legacy password grant: labelled legacy, works where allowed.
+expect 77 "legacy" sh -c "echo wrong-password | '$H' login ropc"
+out=$(echo ropc-password-1f4e | "$H" login ropc 2>&1) ||
+    it_fail "password grant login failed: $out"
+case $out in
+*legacy*MFA*"logged in as erin.$$@example.test"*) ;;
+*) it_fail "password grant: unexpected messages: $out" ;;
+esac
+oa2_key_clear root "erin.$$@example.test"
+"$H" token ropc >/dev/null || it_fail "refresh after a password login failed"
+oa2_key_clear root "erin.$$@example.test"
+it_log "password grant (legacy): warned, logged in, refreshed"
 
 # Configuration errors: exit 78 and a sentence naming the problem.
 expect 78 "issuer" "$H" token badissuer

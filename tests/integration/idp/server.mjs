@@ -33,7 +33,7 @@ import { readFileSync } from 'node:fs';
 import { createPublicKey } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 
 // ---- fixed test clients (throw-away secrets) --------------------------------
 // The ids, secrets, scopes and the app-only mailbox live in clients.env (one
@@ -135,6 +135,16 @@ if (process.env.IDP_JWT_PUBKEY) {
   });
   APP_MAILBOX['relay-jwt'] = C.IDP_RELAY_MAILBOX;
 }
+
+// mua-ropc: a public client for the legacy password grant (see below).
+CLIENTS.push({
+  client_id: 'mua-ropc',
+  token_endpoint_auth_method: 'none',
+  grant_types: ['password', 'refresh_token'],
+  response_types: [],
+  redirect_uris: [],
+  scope: MUA_SCOPE,
+});
 
 // ---- settings -----------------------------------------------------------------
 function envInt(name, dflt) {
@@ -323,6 +333,36 @@ const configuration = {
 };
 
 const provider = new Provider(ISSUER, configuration);
+
+// The legacy password grant (ROPC), which oidc-provider does not ship:
+// registered here so the helper's flow = password meets a real token
+// endpoint.  Every test account's password is ROPC_PASSWORD.
+const ROPC_PASSWORD = 'ropc-password-1f4e';
+provider.registerGrantType('password', async (ctx) => {
+  const { username, password, scope } = ctx.oidc.params;
+  if (!username || password !== ROPC_PASSWORD) {
+    throw new errors.InvalidGrant('AADSTS50126: wrong user name or password');
+  }
+  const { client } = ctx.oidc;
+  const scopes = (scope || '').split(' ').filter(Boolean);
+  const grant = new provider.Grant({ accountId: username, clientId: client.clientId });
+  grant.addOIDCScope(scopes.join(' '));
+  const grantId = await grant.save();
+  const at = new provider.AccessToken({
+    accountId: username, client, grantId, scope: scopes.join(' '), gty: 'password',
+  });
+  const body = {
+    access_token: await at.save(), token_type: 'Bearer',
+    expires_in: at.expiration, scope: scopes.join(' '),
+  };
+  if (scopes.includes('offline_access')) {
+    const rt = new provider.RefreshToken({
+      accountId: username, client, grantId, scope: scopes.join(' '), gty: 'password',
+    });
+    body.refresh_token = await rt.save();
+  }
+  ctx.body = body;
+}, ['username', 'password', 'scope']);
 
 provider.on('grant.revoked', () => {
   stats.grants_revoked += 1;
