@@ -255,14 +255,20 @@ report_helper_failure(const sasl_utils_t *u, const char *mailbox,
     const char *helper, int r, const struct helper_result *res)
 {
 	char msg[768];
+	/* Where posix_spawn cannot report a failed exec (older C libraries,
+	 * valgrind), the child exits 127 without a word. */
+	int not_run = res->spawn_errno != 0 ||
+	    (res->exit_status == 127 && res->err[0] == '\0');
 
-	if (res->spawn_errno != 0)
+	if (not_run)
 		snprintf(msg, sizeof(msg),
 		    "sasl-oauth2: no fresh token for %s in the kernel keyring, "
 		    "and the helper %s cannot be run here (%s); inside a "
 		    "chroot, keep the keyring fresh with 'sasl-oauth2 refresh "
 		    "--all' run as this user outside it",
-		    mailbox, helper, strerror(res->spawn_errno));
+		    mailbox, helper,
+		    res->spawn_errno != 0 ? strerror(res->spawn_errno)
+					  : "exit 127");
 	else if (res->timed_out)
 		snprintf(msg, sizeof(msg),
 		    "sasl-oauth2: '%s token' for %s gave no answer in %d s; "
