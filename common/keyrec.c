@@ -22,7 +22,10 @@ oa2_keyrec_encode(
 	char line[32];
 	int r;
 
-	if (expiry <= 0 || oa2_token_check(token, token_len) != 0)
+	/* The decoder takes at most 18 digits: refuse what it could not
+	 * read back (year 3e10 is far enough). */
+	if (expiry <= 0 || (long long)expiry > 999999999999999999LL ||
+	    oa2_token_check(token, token_len) != 0)
 		return OA2_ERR_INVAL;
 	snprintf(line, sizeof(line), "%lld\n", (long long)expiry);
 	if ((r = oa2_buf_appendz(out, OA2_KEYREC_MAGIC)) != 0 ||

@@ -152,6 +152,9 @@ oa2_token_response_parse(const char *body, size_t len, long http_status,
 	}
 	if ((s = get_string(o, "error", &n)) != NULL) {
 		oa2_printable(tr->error, sizeof(tr->error), s, n);
+		if (tr->error[0] == '\0') /* "error": "" still says no */
+			snprintf(tr->error, sizeof(tr->error), "http_%ld",
+			    http_status);
 		if ((desc = get_string(o, "error_description", &dlen)) != NULL)
 			oa2_printable(tr->error_description,
 			    sizeof(tr->error_description), desc, dlen);

@@ -62,6 +62,9 @@ test_parse(void **state)
 		400, OA2_ERR_PROVIDER, NULL, NULL, -1, "invalid_grant", 70008},
 	    {"{\"access_token\":\"abc\",\"token_type\":\"Bearer\"}", 500,
 		OA2_ERR_PROVIDER, NULL, NULL, -1, "http_500", 0},
+	    /* Found by fuzzing: an empty error still names something. */
+	    {"{\"error\":\"\"}", 400, OA2_ERR_PROVIDER, NULL, NULL, -1,
+		"http_400", 0},
 	};
 	struct oa2_token_response tr;
 	size_t i;
