@@ -322,20 +322,8 @@ device_start(const struct account *acct, struct device_auth *da)
 
 	oa2_buf_init(&form, 16384);
 	oa2_buf_init(&body, OA2_HTTP_BODY_MAX);
-	h.ca_file = acct->ca_file;
-	if (acct->client_secret.len > 0 &&
-	    acct->client_auth == CLIENT_AUTH_BASIC) {
-		h.basic_user = acct->client_id;
-		h.basic_pass = acct->client_secret.data;
-	} else {
-		if ((r = oa2_form_add(&form, "client_id", acct->client_id)) !=
-		    0)
-			goto out;
-		if (acct->client_secret.len > 0 &&
-		    (r = oa2_form_add(&form, "client_secret",
-			 acct->client_secret.data)) != 0)
-			goto out;
-	}
+	if ((r = client_auth(acct, acct->device_endpoint, &form, &h)) != 0)
+		goto out;
 	if (acct->scope != NULL &&
 	    (r = oa2_form_add(&form, "scope", acct->scope)) != 0)
 		goto out;
@@ -537,7 +525,8 @@ cmd_login(int argc, char **argv)
 	struct oa2_config cfg = {0};
 	struct account acct;
 	struct oa2_buf tok;
-	char path[1024], *end;
+	char path[1024];
+	long secs;
 	int c, r, device = 0, no_browser = 0, timeout = LOGIN_TIMEOUT;
 	time_t expiry;
 
@@ -550,11 +539,10 @@ cmd_login(int argc, char **argv)
 			no_browser = 1;
 			break;
 		case 't':
-			timeout = (int)strtol(optarg, &end, 10);
-			if (*end != '\0' || timeout < 1 || timeout > 3600) {
-				say("--timeout takes seconds (1 to 3600)");
+			if (parse_seconds(
+				optarg, "--timeout", 1, 3600, &secs) != 0)
 				return EXIT_USAGE;
-			}
+			timeout = (int)secs;
 			break;
 		case 'v':
 			opt.verbose = 1;

@@ -35,19 +35,10 @@ revoke(struct account *acct, const char *refresh_token)
 	}
 	oa2_buf_init(&form, 65536);
 	oa2_buf_init(&body, OA2_HTTP_BODY_MAX);
-	h.ca_file = acct->ca_file;
 	if ((r = oa2_form_add(&form, "token", refresh_token)) != 0 ||
-	    (r = oa2_form_add(&form, "token_type_hint", "refresh_token")) != 0)
-		goto out;
-	if (acct->client_secret.len > 0 &&
-	    acct->client_auth == CLIENT_AUTH_BASIC) {
-		h.basic_user = acct->client_id;
-		h.basic_pass = acct->client_secret.data;
-	} else if ((r = oa2_form_add(&form, "client_id", acct->client_id)) !=
+	    (r = oa2_form_add(&form, "token_type_hint", "refresh_token")) !=
 		0 ||
-	    (acct->client_secret.len > 0 &&
-		(r = oa2_form_add(
-		     &form, "client_secret", acct->client_secret.data)) != 0))
+	    (r = client_auth(acct, acct->revocation_endpoint, &form, &h)) != 0)
 		goto out;
 	r = oa2_http_post(&h, acct->revocation_endpoint, &form, &status, &body,
 	    err, sizeof(err));

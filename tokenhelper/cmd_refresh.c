@@ -111,7 +111,7 @@ cmd_refresh(int argc, char **argv)
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	struct oa2_config cfg = {0};
-	char path[1024], *end;
+	char path[1024];
 	long min_ttl = REFRESH_MIN_TTL, watch = 0;
 	int c, i, all = 0, rc;
 	size_t k;
@@ -122,18 +122,14 @@ cmd_refresh(int argc, char **argv)
 			all = 1;
 			break;
 		case 't':
-			min_ttl = strtol(optarg, &end, 10);
-			if (*end != '\0' || min_ttl < 0 || min_ttl > 86400) {
-				say("--min-ttl takes seconds (0 to 86400)");
+			if (parse_seconds(
+				optarg, "--min-ttl", 0, 86400, &min_ttl) != 0)
 				return EXIT_USAGE;
-			}
 			break;
 		case 'w':
-			watch = strtol(optarg, &end, 10);
-			if (*end != '\0' || watch < 10 || watch > 86400) {
-				say("--watch takes seconds (10 to 86400)");
+			if (parse_seconds(
+				optarg, "--watch", 10, 86400, &watch) != 0)
 				return EXIT_USAGE;
-			}
 			break;
 		case 'v':
 			opt.verbose = 1;

@@ -130,7 +130,7 @@ cmd_token(int argc, char **argv)
 	struct oa2_buf tok;
 	struct account acct;
 	enum format fmt = FMT_RAW;
-	char path[1024], *end;
+	char path[1024];
 	long min_ttl = TOKEN_MIN_TTL;
 	time_t expiry = 0;
 	int c, r, rc;
@@ -157,11 +157,9 @@ cmd_token(int argc, char **argv)
 			}
 			break;
 		case 't':
-			min_ttl = strtol(optarg, &end, 10);
-			if (*end != '\0' || min_ttl < 0 || min_ttl > 86400) {
-				say("--min-ttl takes seconds (0 to 86400)");
+			if (parse_seconds(
+				optarg, "--min-ttl", 0, 86400, &min_ttl) != 0)
 				return EXIT_USAGE;
-			}
 			break;
 		case 'v':
 			opt.verbose = 1;

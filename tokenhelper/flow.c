@@ -19,6 +19,46 @@
 #include "jwt.h"
 #include "tokenresp.h"
 
+int
+client_auth(const struct account *acct, const char *audience,
+    struct oa2_buf *form, struct oa2_http *h)
+{
+	struct oa2_buf jwt;
+	int r;
+
+	h->ca_file = acct->ca_file;
+	if (acct->client_auth == CLIENT_AUTH_PRIVATE_KEY_JWT) {
+		oa2_buf_init(&jwt, 16384);
+		r = oa2_jwt_assertion(acct->client_key,
+		    acct->have_thumbprint ? acct->thumbprint : NULL,
+		    acct->client_id, audience, time(NULL), &jwt);
+		if (r == 0 &&
+		    (r = oa2_form_add(form, "client_id", acct->client_id)) ==
+			0 &&
+		    (r = oa2_form_add(form, "client_assertion_type",
+			 "urn:ietf:params:oauth:client-assertion-type:"
+			 "jwt-bearer")) == 0)
+			r = oa2_form_add(form, "client_assertion", jwt.data);
+		oa2_buf_free(&jwt);
+		if (r != 0)
+			say("account %s: cannot sign the client assertion: %s",
+			    acct->name, oa2_strerror(r));
+		return r;
+	}
+	if (acct->client_secret.len > 0 &&
+	    acct->client_auth == CLIENT_AUTH_BASIC) {
+		h->basic_user = acct->client_id;
+		h->basic_pass = acct->client_secret.data;
+		return 0;
+	}
+	if ((r = oa2_form_add(form, "client_id", acct->client_id)) != 0)
+		return r;
+	if (acct->client_secret.len > 0)
+		r = oa2_form_add(
+		    form, "client_secret", acct->client_secret.data);
+	return r;
+}
+
 /* quiet: leave provider errors (tr->error) to the caller, say nothing. */
 static int
 token_post(const struct account *acct, struct oa2_buf *form,
@@ -30,40 +70,8 @@ token_post(const struct account *acct, struct oa2_buf *form,
 	long status = 0;
 	int r;
 
-	h.ca_file = acct->ca_file;
-	if (acct->client_auth == CLIENT_AUTH_PRIVATE_KEY_JWT) {
-		struct oa2_buf jwt;
-		oa2_buf_init(&jwt, 16384);
-		r = oa2_jwt_assertion(acct->client_key,
-		    acct->have_thumbprint ? acct->thumbprint : NULL,
-		    acct->client_id, acct->token_endpoint, time(NULL), &jwt);
-		if (r == 0 &&
-		    (r = oa2_form_add(form, "client_id", acct->client_id)) ==
-			0 &&
-		    (r = oa2_form_add(form, "client_assertion_type",
-			 "urn:ietf:params:oauth:client-assertion-type:"
-			 "jwt-bearer")) == 0)
-			r = oa2_form_add(form, "client_assertion", jwt.data);
-		oa2_buf_free(&jwt);
-		if (r != 0) {
-			say("account %s: cannot sign the client assertion: %s",
-			    acct->name, oa2_strerror(r));
-			return r;
-		}
-	} else if (acct->client_secret.len > 0) {
-		if (acct->client_auth == CLIENT_AUTH_BASIC) {
-			h.basic_user = acct->client_id;
-			h.basic_pass = acct->client_secret.data;
-		} else if ((r = oa2_form_add(form, "client_secret",
-				acct->client_secret.data)) != 0)
-			return r;
-	}
-	if (acct->client_auth != CLIENT_AUTH_PRIVATE_KEY_JWT &&
-	    (acct->client_secret.len == 0 ||
-		acct->client_auth == CLIENT_AUTH_POST) &&
-	    (r = oa2_form_add(form, "client_id", acct->client_id)) != 0)
+	if ((r = client_auth(acct, acct->token_endpoint, form, &h)) != 0)
 		return r;
-
 	oa2_buf_init(&body, OA2_HTTP_BODY_MAX);
 	verbose("account %s: POST %s (client auth %s)", acct->name,
 	    acct->token_endpoint,

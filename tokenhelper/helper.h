@@ -83,6 +83,10 @@ int account_resolve(
     const struct oa2_account *a, const char *mailbox, struct account *out);
 void account_free(struct account *acct);
 
+/* A whole number of seconds in [lo, hi] for option name; says why not. */
+int parse_seconds(
+    const char *arg, const char *name, long lo, long hi, long *out);
+
 /* Map an OA2 error class to an exit code. */
 int exit_code_for(int err);
 
@@ -98,6 +102,12 @@ void account_unlock(int fd);
 struct oa2_token_response;
 int flow_client_credentials(
     const struct account *acct, struct oa2_token_response *tr);
+
+/* Add the account's client authentication (RFC 6749 2.3: basic, post,
+ * none; RFC 7523 private_key_jwt for audience) to form or h. */
+struct oa2_http;
+int client_auth(const struct account *acct, const char *audience,
+    struct oa2_buf *form, struct oa2_http *h);
 
 /* Send a form to the token endpoint and parse the answer; on failure say
  * one sentence and return the class. */

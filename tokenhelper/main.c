@@ -52,6 +52,22 @@ verbose(const char *fmt, ...)
 }
 
 int
+parse_seconds(const char *arg, const char *name, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || v < lo || v > hi) {
+		say("%s takes seconds (%ld to %ld)", name, lo, hi);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int
 exit_code_for(int err)
 {
 	switch (err) {

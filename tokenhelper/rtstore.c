@@ -14,6 +14,19 @@
 #include "store.h"
 #include "stores.h"
 
+/* The file store's directory, or a sentence saying why there is none. */
+static int
+file_dir(char *dir, size_t n, char *err, size_t errsz)
+{
+	int r;
+
+	if ((r = state_dir(dir, n)) != 0)
+		snprintf(err, errsz,
+		    "no state directory (%s); set XDG_STATE_HOME",
+		    oa2_strerror(r));
+	return r;
+}
+
 int
 store_kind_parse(const char *value, enum store_kind *kind)
 {
@@ -42,12 +55,8 @@ rt_load(const char *account, enum store_kind kind, struct oa2_store_entry *e,
 		return oa2_sstore_load(account, e, err, errsz);
 	case STORE_FILE:
 	default:
-		if ((r = state_dir(dir, sizeof(dir))) != 0) {
-			snprintf(err, errsz,
-			    "no state directory (%s); set XDG_STATE_HOME",
-			    oa2_strerror(r));
+		if ((r = file_dir(dir, sizeof(dir), err, errsz)) != 0)
 			return r;
-		}
 		return oa2_store_load(dir, account, e, err, errsz);
 	}
 }
@@ -66,12 +75,8 @@ rt_save(const char *account, enum store_kind kind,
 		return oa2_sstore_save(account, e, err, errsz);
 	case STORE_FILE:
 	default:
-		if ((r = state_dir(dir, sizeof(dir))) != 0) {
-			snprintf(err, errsz,
-			    "no state directory (%s); set XDG_STATE_HOME",
-			    oa2_strerror(r));
+		if ((r = file_dir(dir, sizeof(dir), err, errsz)) != 0)
 			return r;
-		}
 		return oa2_store_save(dir, account, e, err, errsz);
 	}
 }
@@ -89,12 +94,8 @@ rt_delete(const char *account, enum store_kind kind, char *err, size_t errsz)
 		return oa2_sstore_delete(account, err, errsz);
 	case STORE_FILE:
 	default:
-		if ((r = state_dir(dir, sizeof(dir))) != 0) {
-			snprintf(err, errsz,
-			    "no state directory (%s); set XDG_STATE_HOME",
-			    oa2_strerror(r));
+		if ((r = file_dir(dir, sizeof(dir), err, errsz)) != 0)
 			return r;
-		}
 		return oa2_store_delete(dir, account, err, errsz);
 	}
 }

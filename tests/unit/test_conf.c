@@ -215,8 +215,8 @@ test_user_list(void **state)
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		assert_int_equal(oa2_user_nth(cases[i].list, cases[i].n, out,
-				     sizeof(out)),
+		assert_int_equal(
+		    oa2_user_nth(cases[i].list, cases[i].n, out, sizeof(out)),
 		    cases[i].rc);
 		if (cases[i].want != NULL)
 			assert_string_equal(out, cases[i].want);

@@ -42,8 +42,8 @@ test_encode_decode(void **state)
 	    oa2_keyrec_encode("bad token", 9, 1, &rec), OA2_ERR_INVAL);
 	assert_int_equal(oa2_keyrec_encode("tok", 3, 0, &rec), OA2_ERR_INVAL);
 	/* Found by fuzzing: what the decoder cannot read back is refused. */
-	assert_int_equal(oa2_keyrec_encode("tok", 3,
-			     (time_t)1000000000000000000LL, &rec),
+	assert_int_equal(
+	    oa2_keyrec_encode("tok", 3, (time_t)1000000000000000000LL, &rec),
 	    OA2_ERR_INVAL);
 	oa2_buf_free(&rec);
 	oa2_buf_free(&tok);
