@@ -24,10 +24,17 @@
 #include "err.h"
 #include "http.h"
 
-void
-oa2_http_global_init(void)
+/* At the first request, not at start: a cache hit never makes one, and
+ * libcurl's initialisation (OpenSSL's) is most of the helper's own work. */
+static int
+global_init(void)
 {
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	static int done;
+
+	if (!done && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return OA2_ERR_NOMEM;
+	done = 1;
+	return 0;
 }
 
 /* application/x-www-form-urlencoded, RFC 6749 appendix B. */
@@ -159,7 +166,8 @@ request(const struct oa2_http *h, const char *url, const struct oa2_buf *form,
 	oa2_buf_reset(body);
 	oa2_buf_init(&auth, 16384);
 	cerr[0] = '\0';
-	if ((r = oa2_url_allowed(url, err, errsz)) != 0)
+	if ((r = oa2_url_allowed(url, err, errsz)) != 0 ||
+	    (r = global_init()) != 0)
 		goto out;
 	if ((c = curl_easy_init()) == NULL) {
 		r = OA2_ERR_NOMEM;

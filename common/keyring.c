@@ -82,7 +82,7 @@ oa2_keyring_get(const char *mailbox, time_t now, long min_ttl,
     struct oa2_buf *token, time_t *expiry)
 {
 	key_serial_t key;
-	void *payload = NULL;
+	char rec[OA2_KEYREC_MAX];
 	long n;
 	int r;
 
@@ -90,11 +90,17 @@ oa2_keyring_get(const char *mailbox, time_t now, long min_ttl,
 	*expiry = 0;
 	if ((r = find_key(mailbox, &key)) != 0)
 		return r;
-	if ((n = keyctl_read_alloc(key, &payload)) < 0)
+	/* One read into room for the largest valid record: a system call
+	 * less than keyctl_read_alloc (size, then data) and no malloc, on
+	 * the path every cached login takes.  A larger key is not ours. */
+	if ((n = keyctl_read(key, rec, sizeof(rec))) < 0)
 		return map_errno(errno);
-	r = oa2_keyrec_decode(payload, (size_t)n, token, expiry);
-	explicit_bzero(payload, (size_t)n);
-	free(payload);
+	if ((size_t)n > sizeof(rec)) {
+		explicit_bzero(rec, sizeof(rec));
+		return OA2_ERR_PARSE;
+	}
+	r = oa2_keyrec_decode(rec, (size_t)n, token, expiry);
+	explicit_bzero(rec, (size_t)n);
 	if (r != 0)
 		return r;
 	if (*expiry - now < min_ttl) {

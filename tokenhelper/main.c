@@ -217,7 +217,6 @@ main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	optind = 1;
-	oa2_http_global_init();
 	if (strcmp(cmd, "token") == 0)
 		return cmd_token(argc, argv);
 	if (strcmp(cmd, "login") == 0)
