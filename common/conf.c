@@ -19,6 +19,7 @@
 
 #include "conf.h"
 #include "err.h"
+#include "wire.h"
 
 static const char *const key_names[] = {
     "user",
@@ -217,8 +218,7 @@ oa2_config_parse(const char *text, size_t len, const char *path,
 			size_t n = (size_t)(ke - ks);
 			if (n >= sizeof(shown))
 				n = sizeof(shown) - 1;
-			memcpy(shown, ks, n);
-			shown[n] = '\0';
+			oa2_printable(shown, n + 1, ks, n);
 			snprintf(err, errsz, "%s:%d: unknown key '%s'", path,
 			    line, shown);
 			r = OA2_ERR_CONFIG;

@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
@@ -188,7 +189,8 @@ oa2_explain(const struct oa2_token_response *tr, const char *account, char *msg,
 			class = oauth_hints[i].class;
 		}
 	}
-	if (text == NULL && sscanf(tr->error, "http_%ld", &status) == 1) {
+	if (text == NULL && strncmp(tr->error, "http_", 5) == 0 &&
+	    (status = strtol(tr->error + 5, NULL, 10)) > 0) {
 		if (status == 429 || status >= 500) {
 			text =
 			    "the identity provider is overloaded or failing; "

@@ -122,6 +122,8 @@ oa2_keyring_put(const char *mailbox, const char *token, size_t token_len,
 
 	if (ttl <= 0)
 		return OA2_ERR_EXPIRED;
+	if (ttl > 0x7fffffffL)
+		ttl = 0x7fffffffL; /* keyctl_set_timeout takes an unsigned */
 	if ((r = oa2_keyring_desc(mailbox, desc, sizeof(desc))) != 0)
 		return r;
 	oa2_buf_init(&rec, OA2_KEYREC_MAX);

@@ -24,6 +24,8 @@
 #include "wire.h"
 
 #define JSON_DEPTH 16
+/* No access token lives longer; a larger expires_in is read as this. */
+#define EXPIRES_IN_MAX (10LL * 366 * 86400)
 
 void
 oa2_token_response_init(struct oa2_token_response *tr)
@@ -93,12 +95,14 @@ get_expires_in(struct json_object *o)
 		return -1;
 	if (json_object_is_type(v, json_type_int)) {
 		n = (long long)json_object_get_int64(v);
-		return n >= 0 ? n : -1;
+		return n < 0 ? -1 : n > EXPIRES_IN_MAX ? EXPIRES_IN_MAX : n;
 	}
 	if (json_object_is_type(v, json_type_string)) {
 		/* Some providers send "3599". */
 		n = strtoll(json_object_get_string(v), &end, 10);
-		return (*end == '\0' && n >= 0) ? n : -1;
+		if (*end != '\0' || n < 0)
+			return -1;
+		return n > EXPIRES_IN_MAX ? EXPIRES_IN_MAX : n;
 	}
 	return -1;
 }
