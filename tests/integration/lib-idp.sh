@@ -107,21 +107,34 @@ idp_start()
 	    it_skip "oidc-provider needs Node >= 20.18 (have $(node --version))"
 	dir=$(_idp_prepare) ||
 	    it_skip "cannot install npm oidc-provider (see $IT_DIR/log/idp-npm.log)"
-	IDP_PORT=$(it_free_port)
 	# One app-only mailbox per test: parallel tests share the keyrings
 	# of root and postfix, where tokens are cached by mailbox.
 	IDP_RELAY_MAILBOX="relay.$IT_NAME.$$@example.test"
 	export IDP_RELAY_MAILBOX
-	(cd "$dir" && exec env IDP_PORT="$IDP_PORT" \
-	    IDP_RELAY_MAILBOX="$IDP_RELAY_MAILBOX" "$@" node server.mjs) \
-	    >"$log" 2>&1 </dev/null &
-	pid=$!
-	it_track "$pid"
-	IDP_PID=$pid
-	for _ in $(seq 1 300); do
-		grep -q '^ready ' "$log" 2>/dev/null && break
-		kill -0 "$pid" 2>/dev/null || it_fail "the IdP exited at start (see $log)"
-		sleep 0.1
+	# A free port can be taken by a parallel test before node binds it:
+	# on EADDRINUSE, try another one.
+	for attempt in 1 2 3 4 5; do
+		IDP_PORT=$(it_free_port)
+		(cd "$dir" && exec env IDP_PORT="$IDP_PORT" \
+		    IDP_RELAY_MAILBOX="$IDP_RELAY_MAILBOX" "$@" node server.mjs) \
+		    >"$log" 2>&1 </dev/null &
+		pid=$!
+		it_track "$pid"
+		IDP_PID=$pid
+		for _ in $(seq 1 300); do
+			grep -q '^ready ' "$log" 2>/dev/null && break
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		grep -q '^ready ' "$log" && break
+		if ! kill -0 "$pid" 2>/dev/null && grep -q EADDRINUSE "$log" &&
+		    [ "$attempt" -lt 5 ]; then
+			it_log "port $IDP_PORT was taken meanwhile; trying another"
+			continue
+		fi
+		kill -0 "$pid" 2>/dev/null ||
+		    it_fail "the IdP exited at start (see $log)"
+		break
 	done
 	grep -q '^ready ' "$log" || it_fail "the IdP did not become ready in 30 s"
 	IDP_ISSUER=$(sed -n 's/^ready //p' "$log" | head -n 1)
