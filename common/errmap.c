@@ -189,8 +189,15 @@ oa2_explain(const struct oa2_token_response *tr, const char *account, char *msg,
 			class = oauth_hints[i].class;
 		}
 	}
-	if (text == NULL && strncmp(tr->error, "http_", 5) == 0 &&
-	    (status = strtol(tr->error + 5, NULL, 10)) > 0) {
+	/* No OAuth error we know: the HTTP status decides.  A 429 or 5xx
+	 * with an error code of the provider's own (Microsoft's throttling,
+	 * a gateway's "service_unavailable") is still "try later". */
+	if (text == NULL && strncmp(tr->error, "http_", 5) == 0)
+		status = strtol(tr->error + 5, NULL, 10);
+	else if (text == NULL &&
+	    (tr->http_status == 429 || tr->http_status >= 500))
+		status = tr->http_status;
+	if (text == NULL && status > 0) {
 		if (status == 429 || status >= 500) {
 			text =
 			    "the identity provider is overloaded or failing; "

@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <curl/curl.h>
@@ -149,6 +150,28 @@ out:
 	return r;
 }
 
+/*
+ * SASL_OAUTH2_HTTP_TIMEOUT: seconds a whole request may take (1 to 300;
+ * default 30), the connect phase at most 10 of them.  For callers with a
+ * shorter deadline of their own (the plugin's helper timeout) and tests.
+ */
+static long
+total_timeout_ms(const struct oa2_http *h)
+{
+	const char *v = getenv("SASL_OAUTH2_HTTP_TIMEOUT");
+	char *end;
+	long s;
+
+	if (h->timeout_ms > 0)
+		return h->timeout_ms;
+	if (v != NULL && *v != '\0') {
+		s = strtol(v, &end, 10);
+		if (*end == '\0' && s >= 1 && s <= 300)
+			return s * 1000;
+	}
+	return 30000L;
+}
+
 /* One request: a POST of form, or a GET when form is NULL. */
 static int
 request(const struct oa2_http *h, const char *url, const struct oa2_buf *form,
@@ -160,6 +183,7 @@ request(const struct oa2_http *h, const char *url, const struct oa2_buf *form,
 	struct sink sink = {body, 0};
 	CURL *c = NULL;
 	CURLcode cc;
+	long total_ms;
 	int r;
 
 	*status = 0;
@@ -197,10 +221,12 @@ request(const struct oa2_http *h, const char *url, const struct oa2_buf *form,
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (h->ca_file != NULL)
 		curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
+	total_ms = total_timeout_ms(h);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-	    h->connect_timeout_ms > 0 ? h->connect_timeout_ms : 10000L);
-	curl_easy_setopt(
-	    c, CURLOPT_TIMEOUT_MS, h->timeout_ms > 0 ? h->timeout_ms : 30000L);
+	    h->connect_timeout_ms > 0 ? h->connect_timeout_ms
+		: total_ms < 10000L   ? total_ms
+				      : 10000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, total_ms);
 	curl_easy_setopt(
 	    c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)OA2_HTTP_BODY_MAX);
 	curl_easy_setopt(

@@ -38,5 +38,4 @@ int oa2_http_get(const struct oa2_http *h, const char *url, long *status,
 /* 0 if url is https, or http to a loopback address. */
 int oa2_url_allowed(const char *url, char *err, size_t errsz);
 
-
 #endif

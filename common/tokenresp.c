@@ -123,6 +123,7 @@ oa2_token_response_parse(const char *body, size_t len, long http_status,
 	tr->error_description[0] = tr->problem[0] = '\0';
 	tr->expires_in = -1;
 	tr->aadsts = 0;
+	tr->http_status = http_status;
 
 	if ((tok = json_tokener_new_ex(JSON_DEPTH)) == NULL)
 		return OA2_ERR_NOMEM;

@@ -16,6 +16,7 @@ struct oa2_token_response {
 	char error[128];
 	char error_description[1024];
 	long aadsts;	   /* Microsoft's AADSTS code, 0 when none */
+	long http_status;  /* the HTTP status the answer came with */
 	char problem[160]; /* why an answer was unusable, for the message */
 };
 

@@ -403,8 +403,10 @@ state_dir(char *out, size_t outsz)
 			return OA2_ERR_NOTFOUND;
 		snprintf(out, outsz, "%s/.local/state/sasl-oauth2", home);
 	}
-	if (make_dirs(out) == 0 && dir_is_private(out))
-		return 0;
+	/* There but loose, or not ours: falling back to another directory
+	 * would quietly lose the login stored here. */
+	if (make_dirs(out) == 0)
+		return dir_is_private(out) ? 0 : OA2_ERR_CONFIG;
 	/* System users (postfix) have unwritable homes: use the system
 	 * state dir, one 0700 subdirectory per uid. */
 	snprintf(out, outsz, LOCALSTATEDIR "/lib/sasl-oauth2/%u",

@@ -91,6 +91,8 @@ int parse_seconds(
 int exit_code_for(int err);
 
 /* The per-uid state dir (created 0700), for locks and the refresh store. */
+/* OA2_ERR_CONFIG: the dir (left in out) exists but others may enter it,
+ * or it is not ours. */
 int state_dir(char *out, size_t outsz);
 
 /* Exclusive per-account lock; returns an fd (>= 0) or a negative error.

@@ -81,6 +81,7 @@ exit_code_for(int err)
 	case OA2_ERR_INVAL:
 	case OA2_ERR_NOTFOUND:
 		return EXIT_CONFIG;
+	case OA2_ERR_IO: /* a full disk, a state dir gone: try later */
 	case OA2_ERR_NETWORK:
 	case OA2_ERR_TIMEOUT:
 	case OA2_ERR_PROVIDER:

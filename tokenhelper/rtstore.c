@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "helper.h"
@@ -20,7 +21,12 @@ file_dir(char *dir, size_t n, char *err, size_t errsz)
 {
 	int r;
 
-	if ((r = state_dir(dir, n)) != 0)
+	if ((r = state_dir(dir, n)) == OA2_ERR_CONFIG)
+		snprintf(err, errsz,
+		    "the state directory %s must belong to uid %u and be "
+		    "private; run: chmod 700 %s",
+		    dir, (unsigned)geteuid(), dir);
+	else if (r != 0)
 		snprintf(err, errsz,
 		    "no state directory (%s); set XDG_STATE_HOME",
 		    oa2_strerror(r));

@@ -96,8 +96,10 @@ token_accept(
 		oa2_store_entry_free(&e);
 		if (r != 0) {
 			say("account %s: could not save the new refresh token: "
-			    "%s",
-			    acct->name, err);
+			    "%s; if the provider rotates refresh tokens, the "
+			    "stored one no longer works: then run 'sasl-oauth2 "
+			    "login %s'",
+			    acct->name, err, acct->name);
 			return OA2_ERR_IO;
 		}
 		verbose("account %s: refresh token saved", acct->name);
@@ -126,6 +128,16 @@ obtain(struct account *acct, struct oa2_token_response *tr)
 		r = OA2_ERR_AUTH;
 	} else if (r != 0) {
 		say("account %s: %s", acct->name, err);
+	} else if ((r = rt_save(
+			acct->name, acct->store, &e, err, sizeof(err))) != 0) {
+		/* Make sure the rotated token can be kept before the old one
+		 * is spent: a provider that rotates refresh tokens consumes
+		 * the old one as it answers, so a save failing after the
+		 * answer (a full disk) would end the login.  Rewriting the
+		 * entry we have (same token, same time stamp) proves the
+		 * store is writable now. */
+		say("account %s: %s", acct->name, err);
+		r = OA2_ERR_IO;
 	} else {
 		r = flow_refresh(acct, e.refresh_token.data, tr);
 		/* No new refresh token: the old one stays valid (the
