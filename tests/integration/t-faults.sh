@@ -1,0 +1,244 @@
+#!/bin/bash
+# t-faults.sh: the fault matrix.  "sasl-oauth2 token" against a token
+# endpoint that misbehaves in every way we could think of (faultserver.mjs,
+# ours, on 127.0.0.1, plain http and https with an untrusted certificate),
+# for a client credentials account and for a refresh-token account whose
+# store file the test writes.  For each fault: exactly one sentence on
+# stderr, in the "sasl-oauth2: account X: ..." form, that carries the
+# expected keyword and no secret; the right exit code (75 try later for
+# network trouble, 5xx, 429 and garbage; 77 for invalid_grant; 78 for
+# invalid_client); nothing on stdout; nothing cached in the keyring; one
+# request per run (no retry storm); a bounded time; and the stored refresh
+# token byte-identical afterwards.  All cases run at once, so the two that
+# wait out the helper's 30 s total timeout (hang, slow) cost 30 s, not 2 min.
+. "$(dirname "$0")/lib.sh"
+
+it_require node keyctl openssl
+it_setup
+it_install_products
+export XDG_STATE_HOME=$IT_DIR/state
+H=$IT_HELPER
+
+# The helper's libcurl limits (common/http.c): 10 s to connect, 30 s total.
+# Slack for a loaded machine running other tests in parallel.
+QUICK_MAX=12
+TIMEOUT_MAX=42
+
+# --- the fault servers ------------------------------------------------------
+# fs_start NAME [CERT KEY]: start faultserver.mjs; its base URL in FS_URL.
+fs_start()
+{
+	local name=$1 port pid log="$IT_DIR/log/faultserver-$1.log" url
+	shift
+	port=$(it_free_port)
+	node "$IT_LIBDIR/faultserver.mjs" "$port" "$@" \
+	    >"$IT_DIR/fs-$name.out" 2>"$log" </dev/null &
+	pid=$!
+	it_track "$pid"
+	for _ in $(seq 1 100); do
+		grep -q '^ready ' "$IT_DIR/fs-$name.out" 2>/dev/null && break
+		kill -0 "$pid" 2>/dev/null || it_fail "faultserver $name exited (see $log)"
+		sleep 0.1
+	done
+	url=$(sed -n 's/^ready //p' "$IT_DIR/fs-$name.out")
+	[ -n "$url" ] || it_fail "faultserver $name did not become ready"
+	FS_URL=$url
+}
+
+mkdir -p "$IT_DIR/tls"
+(
+	umask 077
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -days 2 -subj "/CN=sasl-oauth2 untrusted test server" \
+	    -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+	    -keyout "$IT_DIR/tls/key.pem" -out "$IT_DIR/tls/cert.pem"
+) >"$IT_DIR/log/openssl.log" 2>&1 || it_fail "openssl could not make a certificate"
+chmod 0644 "$IT_DIR/tls/cert.pem"
+
+fs_start plain
+FS_URL_plain=$FS_URL
+fs_start tls "$IT_DIR/tls/cert.pem" "$IT_DIR/tls/key.pem"
+FS_URL_tls=$FS_URL
+closed_port=$(it_free_port)
+it_log "fault servers: $FS_URL_plain, $FS_URL_tls; refused: 127.0.0.1:$closed_port"
+
+# --- the matrix -------------------------------------------------------------
+# case;endpoint base;exit;keyword (grep -i -E);max seconds
+CASES=$(cat <<EOF
+refused;http://127.0.0.1:$closed_port/refused;75;cannot reach.*(connect|refused);$QUICK_MAX
+hang;$FS_URL_plain/hang;75;no answer.*in time;$TIMEOUT_MAX
+slow;$FS_URL_plain/slow;75;no answer.*in time;$TIMEOUT_MAX
+e500;$FS_URL_plain/e500;75;try again later;$QUICK_MAX
+e500json;$FS_URL_plain/e500json;75;try again later;$QUICK_MAX
+e503json;$FS_URL_plain/e503json;75;try again later;$QUICK_MAX
+e429;$FS_URL_plain/e429;75;try again later;$QUICK_MAX
+e429json;$FS_URL_plain/e429json;75;try again later;$QUICK_MAX
+badjson;$FS_URL_plain/badjson;75;not a JSON object;$QUICK_MAX
+truncated;$FS_URL_plain/truncated;75;not a JSON object;$QUICK_MAX
+empty;$FS_URL_plain/empty;75;not a JSON object;$QUICK_MAX
+cut;$FS_URL_plain/cut;75;(transfer closed|partial);$QUICK_MAX
+huge;$FS_URL_plain/huge;75;larger than;$QUICK_MAX
+hugechunked;$FS_URL_plain/hugechunked;75;larger than;$QUICK_MAX
+noat;$FS_URL_plain/noat;75;no access_token;$QUICK_MAX
+notype;$FS_URL_plain/notype;75;token_type.*missing.*Bearer;$QUICK_MAX
+wrongtype;$FS_URL_plain/wrongtype;75;token_type.*mac.*not Bearer;$QUICK_MAX
+badtoken;$FS_URL_plain/badtoken;75;not a valid bearer token;$QUICK_MAX
+invalid_grant;$FS_URL_plain/invalid_grant;77;log in again;$QUICK_MAX
+invalid_client;$FS_URL_plain/invalid_client;78;check.*client_id;$QUICK_MAX
+tls_untrusted;$FS_URL_tls/ok;75;certificate;$QUICK_MAX
+EOF
+)
+
+client_secret="faults-client-secret-$$-$RANDOM$RANDOM"
+oa2_config_init root
+export SASL_OAUTH2_CONFIG=$OA2_CONFIG
+store=$XDG_STATE_HOME/sasl-oauth2
+(umask 077 && mkdir -p "$store")
+
+# write_store ACCOUNT TOKEN: the store file, as "sasl-oauth2 login" writes
+# it (common/store.h).
+write_store()
+{
+	(umask 077 && printf '{"version":1,"account":"%s","refresh_token":"%s","scope":"openid offline_access","updated":%s,"refresh_expires":0}\n' \
+	    "$1" "$2" "$(date +%s)" >"$store/$1.json")
+}
+
+# add_accounts CASE BASE [KEY=VALUE...]: a client credentials account cc-CASE
+# and a refresh-token account rt-CASE (public client, stored refresh token)
+# against BASE/token.
+add_accounts()
+{
+	local c=$1 base=$2
+	shift 2
+	oa2_account "cc-$c" root "user=cc.$c.$$@example.test" \
+	    "provider=generic" "token_endpoint=$base/token" \
+	    "client_id=faults-app" "client_secret=$client_secret" \
+	    "scope=https://outlook.office365.com/.default" \
+	    "flow=client_credentials" "$@"
+	oa2_account "rt-$c" root "user=rt.$c.$$@example.test" \
+	    "provider=generic" "token_endpoint=$base/token" \
+	    "client_id=faults-mua" "scope=openid offline_access" "$@"
+	write_store "rt-$c" "rt-$c-$$-$RANDOM$RANDOM-stored"
+	cp -p "$store/rt-$c.json" "$IT_DIR/before.rt-$c.json"
+}
+
+while IFS=";" read -r c base _; do
+	add_accounts "$c" "$base"
+done <<<"$CASES"
+# controls: the good endpoint, and the TLS server once its certificate is
+# trusted through ca_file (proves the TLS case fails for the right reason)
+add_accounts ok "$FS_URL_plain/ok"
+add_accounts tls_trusted "$FS_URL_tls/ok" "ca_file=$IT_DIR/tls/cert.pem"
+
+mailboxes_to_clear=""
+it_on_cleanup 'for m in $mailboxes_to_clear; do oa2_key_clear root "$m"; done'
+for c in $(cut -d';' -f1 <<<"$CASES") ok tls_trusted; do
+	mailboxes_to_clear="$mailboxes_to_clear cc.$c.$$@example.test rt.$c.$$@example.test"
+done
+for m in $mailboxes_to_clear; do
+	oa2_key_clear root "$m"
+done
+
+# run ACCOUNT: sasl-oauth2 token ACCOUNT in the background; the results go
+# to $IT_DIR/run.ACCOUNT.{out,err,rc,ms}.
+run()
+{
+	local a=$1 t0 t1 rc
+	(
+		t0=$(date +%s%N)
+		rc=0
+		timeout 120 "$H" token "$a" >"$IT_DIR/run.$a.out" \
+		    2>"$IT_DIR/run.$a.err" || rc=$?
+		t1=$(date +%s%N)
+		echo "$rc" >"$IT_DIR/run.$a.rc"
+		echo $(((t1 - t0) / 1000000)) >"$IT_DIR/run.$a.ms"
+	) &
+	pids="$pids $!"
+}
+
+pids=""
+for c in $(cut -d';' -f1 <<<"$CASES") ok tls_trusted; do
+	run "cc-$c"
+	run "rt-$c"
+done
+it_log "running $(wc -w <<<"$pids") token commands at once"
+# shellcheck disable=SC2086
+wait $pids
+
+# --- the checks ---------------------------------------------------------
+fails=0
+bad()
+{
+	it_log "  $*"
+	fails=$((fails + 1))
+}
+
+# check_one ACCOUNT EXIT KEYWORD MAXS
+check_one()
+{
+	local a=$1 want=$2 kw=$3 max=$4 rc ms err lines
+	rc=$(cat "$IT_DIR/run.$a.rc")
+	ms=$(cat "$IT_DIR/run.$a.ms")
+	err=$(cat "$IT_DIR/run.$a.err")
+	lines=$(grep -c '' "$IT_DIR/run.$a.err" || true)
+	[ "$rc" = "$want" ] || bad "$a: exit $rc, want $want ($err)"
+	[ "$ms" -le $((max * 1000)) ] || bad "$a: took $ms ms, more than $max s"
+	[ ! -s "$IT_DIR/run.$a.out" ] || bad "$a: printed something on stdout"
+	[ "$lines" = 1 ] || bad "$a: $lines lines on stderr, want one sentence: $err"
+	case $err in
+	"sasl-oauth2: account $a: "*) ;;
+	*) bad "$a: not in the 'sasl-oauth2: account $a: ...' form: $err" ;;
+	esac
+	grep -qiE -- "$kw" <<<"$err" || bad "$a: no /$kw/ in: $err"
+	local -a secrets=(-e "$client_secret")
+	[ -z "$(store_rt "$a")" ] || secrets+=(-e "$(store_rt "$a")")
+	! grep -qF "${secrets[@]}" <<<"$err" || bad "$a: a secret is in the message"
+	printf '%-22s exit %-3s %6s ms  %s\n' "$a" "$rc" "$ms" "$err" \
+	    >>"$IT_DIR/matrix.txt"
+}
+
+store_rt() # ACCOUNT: the refresh token in the saved copy of its store file
+{
+	[ -f "$IT_DIR/before.$1.json" ] || return 0
+	sed -n 's/.*"refresh_token":"\([^"]*\)".*/\1/p' "$IT_DIR/before.$1.json"
+}
+
+: >"$IT_DIR/matrix.txt"
+while IFS=";" read -r c _ want kw max; do
+	check_one "cc-$c" "$want" "$kw" "$max"
+	check_one "rt-$c" "$want" "$kw" "$max"
+	cmp -s "$IT_DIR/before.rt-$c.json" "$store/rt-$c.json" ||
+	    bad "rt-$c: the stored refresh token changed after a failure"
+	[ ! -e "$store/cc-$c.json" ] || bad "cc-$c: a store file appeared"
+	! oa2_key_present root "cc.$c.$$@example.test" ||
+	    bad "cc-$c: something was cached after a failure"
+	! oa2_key_present root "rt.$c.$$@example.test" ||
+	    bad "rt-$c: something was cached after a failure"
+done <<<"$CASES"
+
+# One request per run, no retries: every case that reaches a server.
+stats=$(curl -sS --max-time 10 "$FS_URL_plain/_stats")
+while IFS=";" read -r c base _; do
+	case $base in "$FS_URL_plain"/*) ;; *) continue ;; esac
+	n=$(grep -o "\"$c\":[0-9]*" <<<"$stats" | cut -d: -f2)
+	[ "${n:-0}" = 2 ] || bad "$c: ${n:-0} requests for 2 runs (want 1 each)"
+done <<<"$CASES"
+
+# The controls succeed, the rotated refresh token is saved.
+for c in ok tls_trusted; do
+	for a in "cc-$c" "rt-$c"; do
+		rc=$(cat "$IT_DIR/run.$a.rc")
+		[ "$rc" = 0 ] || bad "$a (control): exit $rc: $(cat "$IT_DIR/run.$a.err")"
+		grep -q '^fault-ok-access-' "$IT_DIR/run.$a.out" ||
+		    bad "$a (control): no token printed"
+	done
+	! cmp -s "$IT_DIR/before.rt-$c.json" "$store/rt-$c.json" ||
+	    bad "rt-$c (control): the rotated refresh token was not saved"
+	grep -q '"refresh_token":"fault-ok-refresh-' "$store/rt-$c.json" ||
+	    bad "rt-$c (control): the store does not hold the new refresh token"
+done
+
+sed 's/^/    /' "$IT_DIR/matrix.txt" >&2
+[ "$fails" = 0 ] || it_fail "$fails fault check(s) failed (see above)"
+it_log "$(wc -l <<<"$CASES") faults x 2 accounts: right exit, one sentence, bounded time, store intact"
+it_pass
