@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "helper.h"
@@ -173,7 +174,27 @@ token_obtain(struct account *acct, long min_ttl, int force, struct oa2_buf *tok,
 		    "%d s; try again",
 		    acct->name, LOCK_TIMEOUT);
 		return OA2_ERR_PROVIDER;
+	} else if (lock < 0 && acct->flow != FLOW_CLIENT_CREDENTIALS) {
+		/* Two unlocked refreshes of a rotating refresh token: the
+		 * loser's token is spent and the grant may be revoked. */
+		char dir[768];
+		if (lock == OA2_ERR_CONFIG &&
+		    state_dir(dir, sizeof(dir)) == OA2_ERR_CONFIG)
+			say("account %s: the state directory %s must belong to "
+			    "uid %u and be private; run: chmod 700 %s",
+			    acct->name, dir, (unsigned)geteuid(), dir);
+		else
+			say("account %s: cannot take the account's lock (%s); "
+			    "refreshing without it could lose a rotated "
+			    "refresh "
+			    "token: set XDG_STATE_HOME to a private directory "
+			    "of "
+			    "this user",
+			    acct->name, oa2_strerror(lock));
+		return lock == OA2_ERR_CONFIG ? OA2_ERR_CONFIG
+					      : OA2_ERR_PROVIDER;
 	} else if (lock < 0) {
+		/* Client credentials: nothing to lose, only a request more. */
 		verbose("account %s: no lock (%s); going on unlocked",
 		    acct->name, oa2_strerror(lock));
 	} else if (token_cached(acct, 0, tok, expiry) == 0 && *expiry != seen &&

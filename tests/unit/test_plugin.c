@@ -223,6 +223,9 @@ test_helper_token_xoauth2(void **state)
 			assert_null(strstr(line, "SASL_OAUTH2_TEST_SECRET"));
 			assert_null(strstr(line, "SASL_OAUTH2_HELPER"));
 			assert_non_null(strstr(line, "SASL_OAUTH2_CONFIG"));
+			/* Set by the plugin below its own deadline. */
+			assert_non_null(
+			    strstr(line, "SASL_OAUTH2_HTTP_TIMEOUT"));
 		}
 	}
 	fclose(f);
