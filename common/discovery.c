@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <json-c/json.h>
+#include "json.h"
 
 #include "discovery.h"
 #include "err.h"
@@ -53,16 +53,11 @@ int
 oa2_discovery_parse(const char *body, size_t len, const char *expected_issuer,
     struct oa2_endpoints *ep, char *err, size_t errsz)
 {
-	struct json_tokener *tok;
-	struct json_object *o = NULL;
+	struct json_object *o;
 	int r;
 
 	memset(ep, 0, sizeof(*ep));
-	if ((tok = json_tokener_new_ex(16)) == NULL)
-		return OA2_ERR_NOMEM;
-	if (len <= 0x7fffffff)
-		o = json_tokener_parse_ex(tok, body, (int)len);
-	json_tokener_free(tok);
+	o = oa2_json_parse(body, len, 16);
 	if (o == NULL || !json_object_is_type(o, json_type_object)) {
 		snprintf(err, errsz, "the metadata is not a JSON object");
 		r = OA2_ERR_PARSE;
@@ -93,8 +88,7 @@ oa2_discovery_parse(const char *body, size_t len, const char *expected_issuer,
 	}
 	r = 0;
 out:
-	if (o != NULL)
-		json_object_put(o);
+	oa2_json_free(o);
 	if (r != 0)
 		memset(ep, 0, sizeof(*ep));
 	return r;

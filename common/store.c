@@ -30,8 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <json-c/json.h>
-#include <json-c/printbuf.h>
+#include "json.h"
 
 #include "err.h"
 #include "store.h"
@@ -261,18 +260,6 @@ out:
 	return r;
 }
 
-/* Overwrite json-c's copy of a secret string before the tree is freed. */
-static void
-wipe_member(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (json_object_object_get_ex(o, key, &v) &&
-	    json_object_is_type(v, json_type_string))
-		explicit_bzero((char *)json_object_get_string(v),
-		    (size_t)json_object_get_string_len(v));
-}
-
 /* 0 with *v set, OA2_ERR_NOTFOUND when absent (*v untouched), or
  * OA2_ERR_PARSE when not a non-negative integer. */
 static int
@@ -291,18 +278,6 @@ get_count(struct json_object *o, const char *key, long long *v)
 	return 0;
 }
 
-static const char *
-get_string(struct json_object *o, const char *key, size_t *len)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	*len = (size_t)json_object_get_string_len(v);
-	return json_object_get_string(v);
-}
-
 /*
  * Parses text[0..len) into e.  why gets the rest of a sentence that starts
  * with the file's name.
@@ -311,42 +286,14 @@ static int
 parse_entry(const char *text, size_t len, const char *account,
     struct oa2_store_entry *e, char *why, size_t whysz)
 {
-	struct json_tokener *tok;
 	struct json_object *o = NULL;
 	char shown[OA2_STORE_ACCOUNT_MAX + 1];
 	const char *s;
 	long long version;
-	size_t i, n;
+	size_t n;
 	int r = OA2_ERR_PARSE;
 
-	if ((tok = json_tokener_new_ex(JSON_DEPTH)) == NULL)
-		return OA2_ERR_NOMEM;
-	/*
-	 * The tokener collects every string in its work buffer, which grows
-	 * by realloc and is freed unwiped.  Sizing it for the whole file
-	 * first means it never moves, so wiping it at the end reaches every
-	 * copy of the token it made.
-	 */
-	if (printbuf_memset(tok->pb, 0, 0, (int)len + 16) < 0) {
-		json_tokener_free(tok);
-		return OA2_ERR_NOMEM;
-	}
-	printbuf_reset(tok->pb);
-	o = json_tokener_parse_ex(tok, text, (int)len);
-	if (o != NULL) {
-		/* trailing bytes after the object: tolerate white space only */
-		for (i = json_tokener_get_parse_end(tok); i < len; i++)
-			if (text[i] != ' ' && text[i] != '\n' &&
-			    text[i] != '\r' && text[i] != '\t')
-				break;
-		if (i < len) {
-			wipe_member(o, "refresh_token");
-			json_object_put(o);
-			o = NULL;
-		}
-	}
-	explicit_bzero(tok->pb->buf, (size_t)tok->pb->size);
-	json_tokener_free(tok);
+	o = oa2_json_parse(text, len, JSON_DEPTH);
 
 	if (o == NULL) {
 		snprintf(why, whysz, "is not valid JSON (damaged?)" AGAIN);
@@ -368,7 +315,7 @@ parse_entry(const char *text, size_t len, const char *account,
 		    version, FORMAT_VERSION);
 		goto out;
 	}
-	if ((s = get_string(o, "account", &n)) == NULL) {
+	if ((s = oa2_json_string(o, "account", &n)) == NULL) {
 		snprintf(why, whysz, "names no account" AGAIN);
 		goto out;
 	}
@@ -378,7 +325,7 @@ parse_entry(const char *text, size_t len, const char *account,
 		snprintf(why, whysz, "belongs to account '%s'" AGAIN, shown);
 		goto out;
 	}
-	if ((s = get_string(o, "refresh_token", &n)) == NULL ||
+	if ((s = oa2_json_string(o, "refresh_token", &n)) == NULL ||
 	    oa2_token_check(s, n) != 0) {
 		snprintf(why, whysz, "holds no valid refresh_token (%s)" AGAIN,
 		    s == NULL ? "missing" : "malformed");
@@ -390,7 +337,7 @@ parse_entry(const char *text, size_t len, const char *account,
 		goto out;
 	}
 	if (json_object_object_get_ex(o, "scope", NULL)) {
-		if ((s = get_string(o, "scope", &n)) == NULL ||
+		if ((s = oa2_json_string(o, "scope", &n)) == NULL ||
 		    n >= sizeof(e->scope)) {
 			snprintf(why, whysz, "has a bad scope" AGAIN);
 			goto out;
@@ -405,10 +352,7 @@ parse_entry(const char *text, size_t len, const char *account,
 	}
 	r = 0;
 out:
-	if (o != NULL) {
-		wipe_member(o, "refresh_token");
-		json_object_put(o);
-	}
+	oa2_json_free(o);
 	if (r != 0)
 		entry_clear(e);
 	return r;
@@ -748,8 +692,7 @@ out:
 	if (o != NULL) {
 		if (json != NULL)
 			explicit_bzero((char *)json, len);
-		wipe_member(o, "refresh_token");
-		json_object_put(o);
+		oa2_json_free(o);
 	}
 	return r;
 }

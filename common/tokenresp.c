@@ -17,7 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <json-c/json.h>
+#include "json.h"
 
 #include "err.h"
 #include "tokenresp.h"
@@ -41,30 +41,6 @@ oa2_token_response_free(struct oa2_token_response *tr)
 {
 	oa2_buf_free(&tr->access_token);
 	oa2_buf_free(&tr->refresh_token);
-}
-
-static const char *
-get_string(struct json_object *o, const char *key, size_t *len)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	*len = (size_t)json_object_get_string_len(v);
-	return json_object_get_string(v);
-}
-
-/* Overwrite json-c's copy of a secret string before the tree is freed. */
-static void
-wipe_member(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (json_object_object_get_ex(o, key, &v) &&
-	    json_object_is_type(v, json_type_string))
-		explicit_bzero((char *)json_object_get_string(v),
-		    (size_t)json_object_get_string_len(v));
 }
 
 static long
@@ -111,7 +87,6 @@ int
 oa2_token_response_parse(const char *body, size_t len, long http_status,
     struct oa2_token_response *tr)
 {
-	struct json_tokener *tok;
 	struct json_object *o = NULL;
 	const char *s, *desc = NULL;
 	size_t n, dlen = 0;
@@ -125,23 +100,7 @@ oa2_token_response_parse(const char *body, size_t len, long http_status,
 	tr->aadsts = 0;
 	tr->http_status = http_status;
 
-	if ((tok = json_tokener_new_ex(JSON_DEPTH)) == NULL)
-		return OA2_ERR_NOMEM;
-	if (len <= (size_t)0x7fffffff)
-		o = json_tokener_parse_ex(tok, body, (int)len);
-	if (o != NULL && json_tokener_get_parse_end(tok) < len) {
-		/* trailing bytes after the object: tolerate white space only */
-		size_t i;
-		for (i = json_tokener_get_parse_end(tok); i < len; i++)
-			if (body[i] != ' ' && body[i] != '\n' &&
-			    body[i] != '\r' && body[i] != '\t')
-				break;
-		if (i < len) {
-			json_object_put(o);
-			o = NULL;
-		}
-	}
-	json_tokener_free(tok);
+	o = oa2_json_parse(body, len, JSON_DEPTH);
 
 	if (o == NULL || !json_object_is_type(o, json_type_object)) {
 		if (http_status < 200 || http_status > 299) {
@@ -155,12 +114,13 @@ oa2_token_response_parse(const char *body, size_t len, long http_status,
 		}
 		goto out;
 	}
-	if ((s = get_string(o, "error", &n)) != NULL) {
+	if ((s = oa2_json_string(o, "error", &n)) != NULL) {
 		oa2_printable(tr->error, sizeof(tr->error), s, n);
 		if (tr->error[0] == '\0') /* "error": "" still says no */
 			snprintf(tr->error, sizeof(tr->error), "http_%ld",
 			    http_status);
-		if ((desc = get_string(o, "error_description", &dlen)) != NULL)
+		if ((desc = oa2_json_string(o, "error_description", &dlen)) !=
+		    NULL)
 			oa2_printable(tr->error_description,
 			    sizeof(tr->error_description), desc, dlen);
 		tr->aadsts = find_aadsts(o, tr->error_description);
@@ -172,7 +132,7 @@ oa2_token_response_parse(const char *body, size_t len, long http_status,
 		r = OA2_ERR_PROVIDER;
 		goto out;
 	}
-	if ((s = get_string(o, "access_token", &n)) == NULL) {
+	if ((s = oa2_json_string(o, "access_token", &n)) == NULL) {
 		snprintf(tr->problem, sizeof(tr->problem),
 		    "the answer has no access_token");
 		r = OA2_ERR_PARSE;
@@ -188,7 +148,7 @@ oa2_token_response_parse(const char *body, size_t len, long http_status,
 	}
 	if ((r = oa2_buf_append(&tr->access_token, s, n)) != 0)
 		goto out;
-	if ((s = get_string(o, "token_type", &n)) == NULL || n != 6 ||
+	if ((s = oa2_json_string(o, "token_type", &n)) == NULL || n != 6 ||
 	    strncasecmp(s, "bearer", 6) != 0) {
 		if (s != NULL)
 			oa2_printable(
@@ -201,7 +161,7 @@ oa2_token_response_parse(const char *body, size_t len, long http_status,
 		goto out;
 	}
 	memcpy(tr->token_type, "Bearer", 7);
-	if ((s = get_string(o, "refresh_token", &n)) != NULL) {
+	if ((s = oa2_json_string(o, "refresh_token", &n)) != NULL) {
 		if (oa2_token_check(s, n) != 0) {
 			snprintf(tr->problem, sizeof(tr->problem),
 			    "the refresh_token is malformed");
@@ -212,16 +172,11 @@ oa2_token_response_parse(const char *body, size_t len, long http_status,
 		if ((r = oa2_buf_append(&tr->refresh_token, s, n)) != 0)
 			goto out;
 	}
-	if ((s = get_string(o, "scope", &n)) != NULL)
+	if ((s = oa2_json_string(o, "scope", &n)) != NULL)
 		oa2_printable(tr->scope, sizeof(tr->scope), s, n);
 	tr->expires_in = get_expires_in(o);
 	r = 0;
 out:
-	if (o != NULL) {
-		wipe_member(o, "access_token");
-		wipe_member(o, "refresh_token");
-		wipe_member(o, "id_token");
-		json_object_put(o);
-	}
+	oa2_json_free(o);
 	return r;
 }

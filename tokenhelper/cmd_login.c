@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <json-c/json.h>
+#include "json.h"
 
 #include "err.h"
 #include "errmap.h"
@@ -274,15 +274,10 @@ int_member(struct json_object *o, const char *key, long dflt)
 static int
 parse_device_auth(const char *body, size_t len, struct device_auth *da)
 {
-	struct json_tokener *tok;
-	struct json_object *o = NULL, *v;
+	struct json_object *o, *v;
 	int r = OA2_ERR_PARSE;
 
-	if ((tok = json_tokener_new_ex(16)) == NULL)
-		return OA2_ERR_NOMEM;
-	if (len < 0x7fffffff)
-		o = json_tokener_parse_ex(tok, body, (int)len);
-	json_tokener_free(tok);
+	o = oa2_json_parse(body, len, 16);
 	if (o == NULL || !json_object_is_type(o, json_type_object))
 		goto out;
 	if (!json_object_object_get_ex(o, "device_code", &v) ||
@@ -293,8 +288,6 @@ parse_device_auth(const char *body, size_t len, struct device_auth *da)
 	if ((r = oa2_buf_append(&da->device_code, json_object_get_string(v),
 		 (size_t)json_object_get_string_len(v))) != 0)
 		goto out;
-	explicit_bzero((char *)json_object_get_string(v),
-	    (size_t)json_object_get_string_len(v));
 	copy_member(o, "user_code", da->user_code, sizeof(da->user_code));
 	copy_member(o, "verification_uri", da->uri, sizeof(da->uri));
 	if (da->uri[0] == '\0') /* Microsoft's older v1 endpoint */
@@ -306,8 +299,7 @@ parse_device_auth(const char *body, size_t len, struct device_auth *da)
 	da->expires_in = int_member(o, "expires_in", 900);
 	r = da->user_code[0] != '\0' && da->uri[0] != '\0' ? 0 : OA2_ERR_PARSE;
 out:
-	if (o != NULL)
-		json_object_put(o);
+	oa2_json_free(o);
 	return r;
 }
 
