@@ -243,42 +243,56 @@ account_resolve(
 		say("account %s: token_endpoint: %s", a->name, err);
 		return OA2_ERR_CONFIG;
 	}
-	if (out->client_auth == CLIENT_AUTH_PRIVATE_KEY_JWT) {
-		if (v[OA2_K_CLIENT_KEY_FILE] == NULL) {
-			say("account %s: client_auth = private_key_jwt needs "
-			    "client_key_file (and client_certificate_file for "
-			    "Entra)",
-			    a->name);
-			return OA2_ERR_CONFIG;
-		}
-		r = oa2_jwt_load_key(v[OA2_K_CLIENT_KEY_FILE], &out->client_key,
-		    err, sizeof(err));
-		if (r == 0 && v[OA2_K_CLIENT_CERTIFICATE_FILE] != NULL) {
-			r = oa2_jwt_cert_thumbprint(
-			    v[OA2_K_CLIENT_CERTIFICATE_FILE], out->thumbprint,
-			    err, sizeof(err));
-			out->have_thumbprint = r == 0;
-		}
-		if (r != 0) {
-			say("account %s: %s", a->name, err);
-			return r == OA2_ERR_PERM ? OA2_ERR_PERM
-						 : OA2_ERR_CONFIG;
-		}
-	} else if (v[OA2_K_CLIENT_SECRET_FILE] != NULL) {
-		r = oa2_secretfile_read(v[OA2_K_CLIENT_SECRET_FILE],
-		    &out->client_secret, err, sizeof(err));
-		if (r != 0) {
-			say("account %s: %s", a->name, err);
-			return r == OA2_ERR_PERM ? OA2_ERR_PERM
-						 : OA2_ERR_CONFIG;
-		}
-	} else if (out->flow == FLOW_CLIENT_CREDENTIALS) {
+	/* The files themselves are read only when a request needs them
+	 * (account_credentials): a cache hit touches no secret. */
+	out->cfg = a;
+	if (out->client_auth == CLIENT_AUTH_PRIVATE_KEY_JWT &&
+	    v[OA2_K_CLIENT_KEY_FILE] == NULL) {
+		say("account %s: client_auth = private_key_jwt needs "
+		    "client_key_file (and client_certificate_file for Entra)",
+		    a->name);
+		return OA2_ERR_CONFIG;
+	}
+	if (out->client_auth != CLIENT_AUTH_PRIVATE_KEY_JWT &&
+	    v[OA2_K_CLIENT_SECRET_FILE] == NULL &&
+	    out->flow == FLOW_CLIENT_CREDENTIALS) {
 		say("account %s: client credentials need a secret or a key: "
 		    "set client_secret_file, or client_auth = private_key_jwt "
 		    "with client_key_file",
 		    a->name);
 		return OA2_ERR_CONFIG;
 	}
+	return 0;
+}
+
+/* Load the client secret or key (refused when others can read it). */
+static int
+account_credentials(struct account *acct)
+{
+	const char *const *v = (const char *const *)acct->cfg->v;
+	char err[512];
+	int r = 0;
+
+	if (acct->credentials_loaded)
+		return 0;
+	if (acct->client_auth == CLIENT_AUTH_PRIVATE_KEY_JWT) {
+		r = oa2_jwt_load_key(v[OA2_K_CLIENT_KEY_FILE],
+		    &acct->client_key, err, sizeof(err));
+		if (r == 0 && v[OA2_K_CLIENT_CERTIFICATE_FILE] != NULL) {
+			r = oa2_jwt_cert_thumbprint(
+			    v[OA2_K_CLIENT_CERTIFICATE_FILE], acct->thumbprint,
+			    err, sizeof(err));
+			acct->have_thumbprint = r == 0;
+		}
+	} else if (v[OA2_K_CLIENT_SECRET_FILE] != NULL) {
+		r = oa2_secretfile_read(v[OA2_K_CLIENT_SECRET_FILE],
+		    &acct->client_secret, err, sizeof(err));
+	}
+	if (r != 0) {
+		say("account %s: %s", acct->name, err);
+		return r == OA2_ERR_PERM ? OA2_ERR_PERM : OA2_ERR_CONFIG;
+	}
+	acct->credentials_loaded = 1;
 	return 0;
 }
 
@@ -300,6 +314,8 @@ account_endpoints(struct account *acct)
 	long status = 0;
 	int r;
 
+	if ((r = account_credentials(acct)) != 0)
+		return r;
 	if (!acct->need_discovery)
 		return 0;
 	n = strlen(acct->issuer);

@@ -61,6 +61,8 @@ struct account {
 	void *client_key;	      /* private_key_jwt: EVP_PKEY * */
 	unsigned char thumbprint[32]; /* of client_certificate_file */
 	int have_thumbprint;
+	int credentials_loaded; /* secret or key read (account_endpoints) */
+	const struct oa2_account *cfg;
 	char scope_buf[512];
 };
 
@@ -121,7 +123,8 @@ int token_request(const struct account *acct, struct oa2_buf *form,
 int token_request_quiet(const struct account *acct, struct oa2_buf *form,
     struct oa2_token_response *tr);
 
-/* Fetch discovery metadata if the account needs it (network). */
+/* Before any request: load the client secret or key, and fetch the
+ * discovery metadata if the account needs it (network). */
 int account_endpoints(struct account *acct);
 
 int flow_refresh(const struct account *acct, const char *refresh_token,
