@@ -239,10 +239,14 @@ _dovecot_write_config()
 # at once if the master dies (bad config, port taken).
 _dovecot_wait_ready()
 {
-	local pid=$1 secs=$2 p up
+	local pid=$1 secs=$2 from=${3:-0} p up
 	for _ in $(seq 1 $((secs * 10))); do
-		kill -0 "$pid" 2>/dev/null ||
-		    it_fail "dovecot exited at start (see $IT_DIR/log/dovecot.log)"
+		if ! kill -0 "$pid" 2>/dev/null; then
+			# A parallel test took one of our free ports first.
+			tail -n +"$((from + 1))" "$IT_DIR/log/dovecot.log" |
+			    grep -q "Address already in use" && return 2
+			it_fail "dovecot exited at start (see $IT_DIR/log/dovecot.log)"
+		fi
 		up=0
 		for p in "$IMAP_PORT" "$IMAPS_PORT" "$SUBMISSION_PORT"; do
 			(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && up=$((up + 1))
@@ -257,7 +261,7 @@ _dovecot_wait_ready()
 # and a running IdP); starts the sink unless SINK_PORT is already set.
 dovecot_start()
 {
-	local d="$IT_DIR/dovecot" pid
+	local d="$IT_DIR/dovecot" pid from rc attempt
 	it_require_root
 	it_require dovecot doveconf doveadm openssl
 	[ -n "${IDP_PORT:-}" ] || it_fail "dovecot_start: call idp_start first"
@@ -271,27 +275,35 @@ dovecot_start()
 	chown "$DOVECOT_MAIL_USER:" "$IT_DIR/mail"
 	chmod 0700 "$IT_DIR/mail"
 
-	IMAP_PORT=$(_dovecot_distinct_port "$IDP_PORT" "${SINK_PORT:-}")
-	IMAPS_PORT=$(_dovecot_distinct_port "$IDP_PORT" "${SINK_PORT:-}" "$IMAP_PORT")
-	SUBMISSION_PORT=$(_dovecot_distinct_port "$IDP_PORT" "${SINK_PORT:-}" \
-	    "$IMAP_PORT" "$IMAPS_PORT")
-	export IMAP_PORT IMAPS_PORT SUBMISSION_PORT
 	[ -n "${SINK_PID:-}" ] || sink_start
-
 	_dovecot_make_certs "$d"
-	_dovecot_write_config "$d"
 	DOVECOT_CONF="$d/dovecot.conf"
 	export DOVECOT_CONF
-	doveconf -c "$DOVECOT_CONF" -n >"$IT_DIR/log/doveconf.log" 2>&1 ||
-	    it_fail "doveconf rejects the test configuration (see $IT_DIR/log/doveconf.log)"
-
-	# -F: foreground, so the PID we track is the master's
-	dovecot -F -c "$DOVECOT_CONF" >>"$IT_DIR/log/dovecot.log" 2>&1 </dev/null &
-	pid=$!
-	it_track "$pid"
-	DOVECOT_PID=$pid
-	export DOVECOT_PID
-	_dovecot_wait_ready "$pid" 15
+	# Free ports can be taken by a parallel test before dovecot binds
+	# them: on "Address already in use", pick others and start again.
+	for attempt in 1 2 3 4 5; do
+		IMAP_PORT=$(_dovecot_distinct_port "$IDP_PORT" "$SINK_PORT")
+		IMAPS_PORT=$(_dovecot_distinct_port "$IDP_PORT" "$SINK_PORT" \
+		    "$IMAP_PORT")
+		SUBMISSION_PORT=$(_dovecot_distinct_port "$IDP_PORT" \
+		    "$SINK_PORT" "$IMAP_PORT" "$IMAPS_PORT")
+		export IMAP_PORT IMAPS_PORT SUBMISSION_PORT
+		_dovecot_write_config "$d"
+		doveconf -c "$DOVECOT_CONF" -n >"$IT_DIR/log/doveconf.log" 2>&1 ||
+		    it_fail "doveconf rejects the test configuration (see $IT_DIR/log/doveconf.log)"
+		from=$(wc -l <"$IT_DIR/log/dovecot.log" 2>/dev/null || echo 0)
+		# -F: foreground, so the PID we track is the master's
+		dovecot -F -c "$DOVECOT_CONF" >>"$IT_DIR/log/dovecot.log" 2>&1 </dev/null &
+		pid=$!
+		it_track "$pid"
+		DOVECOT_PID=$pid
+		export DOVECOT_PID
+		rc=0
+		_dovecot_wait_ready "$pid" 15 "$from" || rc=$?
+		[ $rc = 0 ] && break
+		[ "$attempt" -lt 5 ] || it_fail "dovecot found no free ports"
+		it_log "a port was taken meanwhile; trying others"
+	done
 	it_log "dovecot ready: imap $IMAP_PORT imaps $IMAPS_PORT submission $SUBMISSION_PORT sink $SINK_PORT"
 }
 
