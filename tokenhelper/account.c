@@ -1,12 +1,12 @@
 /*
- * account.c: apply provider presets to a configured account, load its
- * client secret, and find the per-uid state directory and account locks.
+ * account.c: apply provider presets to a configured account, and find the
+ * per-uid state directory and account locks.  Part of the light front too:
+ * nothing here touches the network or a secret (endpoints.c does).
  *
  * Presets supply endpoints and default scopes; every endpoint the account
  * sets itself wins (this is how tests point a preset at a local server).
  *
- * SECRETS: the client secret, read from client_secret_file (refused when
- * others can read it) into a wiping buffer, freed by account_free().
+ * SECRETS: none read here.
  */
 #include "config.h"
 
@@ -21,11 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "discovery.h"
 #include "err.h"
 #include "helper.h"
-#include "http.h"
-#include "jwt.h"
 #include "secretfile.h"
 #include "wire.h"
 
@@ -47,6 +44,20 @@ parse_flow(const char *s, enum flow *f)
 		*f = FLOW_CLIENT_CREDENTIALS;
 	else if (strcmp(s, "password") == 0)
 		*f = FLOW_PASSWORD;
+	else
+		return OA2_ERR_CONFIG;
+	return 0;
+}
+
+int
+store_kind_parse(const char *value, enum store_kind *kind)
+{
+	if (value == NULL || strcmp(value, "file") == 0)
+		*kind = STORE_FILE;
+	else if (strcmp(value, "keyring") == 0)
+		*kind = STORE_KEYRING;
+	else if (strcmp(value, "secret-service") == 0)
+		*kind = STORE_SECRET;
 	else
 		return OA2_ERR_CONFIG;
 	return 0;
@@ -92,7 +103,7 @@ account_resolve(
 	    v[OA2_K_PROVIDER] ? v[OA2_K_PROVIDER] : "generic";
 	const char *tenant = v[OA2_K_TENANT];
 	char err[512], base[URL_MAX];
-	int r, toolong = 0;
+	int toolong = 0;
 
 	memset(out, 0, sizeof(*out));
 	oa2_buf_init(&out->client_secret, OA2_SECRET_FILE_MAX);
@@ -238,11 +249,6 @@ account_resolve(
 		    a->name, URL_MAX - 1);
 		return OA2_ERR_CONFIG;
 	}
-	if (out->token_endpoint[0] != '\0' &&
-	    (r = oa2_url_allowed(out->token_endpoint, err, sizeof(err))) != 0) {
-		say("account %s: token_endpoint: %s", a->name, err);
-		return OA2_ERR_CONFIG;
-	}
 	/* The files themselves are read only when a request needs them
 	 * (account_credentials): a cache hit touches no secret. */
 	out->cfg = a;
@@ -263,111 +269,6 @@ account_resolve(
 		return OA2_ERR_CONFIG;
 	}
 	return 0;
-}
-
-/* Load the client secret or key (refused when others can read it). */
-static int
-account_credentials(struct account *acct)
-{
-	const char *const *v = (const char *const *)acct->cfg->v;
-	char err[512];
-	int r = 0;
-
-	if (acct->credentials_loaded)
-		return 0;
-	if (acct->client_auth == CLIENT_AUTH_PRIVATE_KEY_JWT) {
-		r = oa2_jwt_load_key(v[OA2_K_CLIENT_KEY_FILE],
-		    &acct->client_key, err, sizeof(err));
-		if (r == 0 && v[OA2_K_CLIENT_CERTIFICATE_FILE] != NULL) {
-			r = oa2_jwt_cert_thumbprint(
-			    v[OA2_K_CLIENT_CERTIFICATE_FILE], acct->thumbprint,
-			    err, sizeof(err));
-			acct->have_thumbprint = r == 0;
-		}
-	} else if (v[OA2_K_CLIENT_SECRET_FILE] != NULL) {
-		r = oa2_secretfile_read(v[OA2_K_CLIENT_SECRET_FILE],
-		    &acct->client_secret, err, sizeof(err));
-	}
-	if (r != 0) {
-		say("account %s: %s", acct->name, err);
-		return r == OA2_ERR_PERM ? OA2_ERR_PERM : OA2_ERR_CONFIG;
-	}
-	acct->credentials_loaded = 1;
-	return 0;
-}
-
-static void
-fill(char *dst, const char *discovered)
-{
-	if (dst[0] == '\0')
-		snprintf(dst, URL_MAX, "%s", discovered);
-}
-
-int
-account_endpoints(struct account *acct)
-{
-	struct oa2_http h = {0};
-	struct oa2_endpoints ep;
-	struct oa2_buf body;
-	char url[URL_MAX + 64], err[768];
-	size_t n;
-	long status = 0;
-	int r;
-
-	if ((r = account_credentials(acct)) != 0)
-		return r;
-	if (!acct->need_discovery)
-		return 0;
-	n = strlen(acct->issuer);
-	while (n > 0 && acct->issuer[n - 1] == '/')
-		n--;
-	snprintf(url, sizeof(url), "%.*s/.well-known/openid-configuration",
-	    (int)n, acct->issuer);
-	h.ca_file = acct->ca_file;
-	oa2_buf_init(&body, OA2_HTTP_BODY_MAX);
-	verbose("account %s: discovery from %s", acct->name, url);
-	r = oa2_http_get(&h, url, &status, &body, err, sizeof(err));
-	if (r != 0) {
-		say("account %s: discovery failed: %s", acct->name, err);
-		goto out;
-	}
-	if (status != 200) {
-		say("account %s: discovery at %s answered HTTP %ld; check "
-		    "issuer",
-		    acct->name, url, status);
-		r = status >= 500 ? OA2_ERR_PROVIDER : OA2_ERR_CONFIG;
-		goto out;
-	}
-	r = oa2_discovery_parse(
-	    oa2_buf_str(&body), body.len, acct->issuer, &ep, err, sizeof(err));
-	if (r != 0) {
-		say("account %s: discovery at %s: %s", acct->name, url, err);
-		r = OA2_ERR_CONFIG;
-		goto out;
-	}
-	fill(acct->token_endpoint, ep.token);
-	fill(acct->authorization_endpoint, ep.authorization);
-	fill(acct->device_endpoint, ep.device);
-	fill(acct->revocation_endpoint, ep.revocation);
-	if ((r = oa2_url_allowed(acct->token_endpoint, err, sizeof(err))) !=
-	    0) {
-		say("account %s: discovered token_endpoint: %s", acct->name,
-		    err);
-		r = OA2_ERR_CONFIG;
-		goto out;
-	}
-	acct->need_discovery = 0;
-out:
-	oa2_buf_free(&body);
-	return r;
-}
-
-void
-account_free(struct account *acct)
-{
-	oa2_buf_free(&acct->client_secret);
-	oa2_jwt_free_key(acct->client_key);
-	acct->client_key = NULL;
 }
 
 /* mkdir -p with mode 0700 for the components we create. */
@@ -432,6 +333,38 @@ state_dir(char *out, size_t outsz)
 	return dir_is_private(out) ? 0 : OA2_ERR_PERM;
 }
 
+/* The lock the front took and handed over across exec (front.c). */
+static int inherited_lock = -1;
+
+void
+account_lock_inherit(void)
+{
+	const char *s = getenv(LOCK_FD_ENV);
+	char *end;
+	long fd;
+
+	if (s == NULL)
+		return;
+	errno = 0;
+	fd = strtol(s, &end, 10);
+	if (errno == 0 && end != s && *end == '\0' && fd > 2 && fd < 65536 &&
+	    fcntl((int)fd, F_SETFD, FD_CLOEXEC) == 0)
+		inherited_lock = (int)fd;
+	/* Not for our children, should we run any. */
+	unsetenv(LOCK_FD_ENV);
+}
+
+/* fd is the lock file at path, and we hold its lock. */
+static int
+holds_lock(int fd, const char *path)
+{
+	struct stat a, b;
+
+	return fstat(fd, &a) == 0 && lstat(path, &b) == 0 &&
+	    S_ISREG(a.st_mode) && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino && flock(fd, LOCK_EX | LOCK_NB) == 0;
+}
+
 int
 account_lock(const char *account, int timeout_s)
 {
@@ -443,6 +376,13 @@ account_lock(const char *account, int timeout_s)
 	if ((r = state_dir(dir, sizeof(dir))) != 0)
 		return r;
 	snprintf(path, sizeof(path), "%s/%s.lock", dir, account);
+	if (inherited_lock >= 0) {
+		fd = inherited_lock;
+		inherited_lock = -1;
+		if (holds_lock(fd, path))
+			return fd;
+		close(fd); /* another account's: not ours to keep */
+	}
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return OA2_ERR_IO;
@@ -458,6 +398,14 @@ account_lock(const char *account, int timeout_s)
 		nanosleep(&pause, NULL);
 	}
 	return fd;
+}
+
+void
+account_lock_busy(const char *account)
+{
+	say("account %s: another sasl-oauth2 has held the lock for %d s; try "
+	    "again",
+	    account, LOCK_TIMEOUT);
 }
 
 void

@@ -68,6 +68,7 @@ struct account {
 
 struct options {
 	int verbose;
+	int quiet; /* say() says nothing: the front, before handing over */
 	const char *config_path;
 };
 
@@ -76,6 +77,9 @@ extern struct options opt;
 /* Messages: "sasl-oauth2: <text>" on stderr; verbose() only with -v. */
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void verbose(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* No core files, no ptrace by other processes of the uid, umask 077. */
+void harden(void);
 
 /* Load the configuration (options, environment, XDG, /etc). */
 int config_open(struct oa2_config *cfg, char *path, size_t pathsz);
@@ -101,6 +105,14 @@ int state_dir(char *out, size_t outsz);
  * Waits at most timeout_s. */
 int account_lock(const char *account, int timeout_s);
 void account_unlock(int fd);
+/* The front hands the account's lock to the full helper on an inherited
+ * fd named in this variable; main() of the full helper adopts it, and
+ * account_lock() uses it when it is that account's lock. */
+#define LOCK_FD_ENV "SASL_OAUTH2_LOCK_FD"
+#define LOCK_TIMEOUT 60
+void account_lock_inherit(void);
+/* Say that another process holds the account's lock for too long. */
+void account_lock_busy(const char *account);
 
 /* Flows: fill *tr; 0 on success or an OA2 error with the message said. */
 struct oa2_token_response;
@@ -145,9 +157,34 @@ int token_obtain(struct account *acct, long min_ttl, int force,
  * in the cache.  *expiry gets the access token's expiry. */
 int token_accept(
     struct account *acct, const struct oa2_token_response *tr, time_t *expiry);
-/* Cached access token of the account: 0, or an OA2 error (not said). */
+/* cache.c (front too).  Cached access token of the account: 0, or an
+ * OA2 error (not said). */
 int token_cached(const struct account *acct, long min_ttl, struct oa2_buf *tok,
     time_t *expiry);
+/* The expiry of whatever the cache holds for the account, else 0; tok is
+ * scratch space. */
+time_t token_cached_expiry(const struct account *acct, struct oa2_buf *tok);
+/* Holding the lock, after waiting for it: the token another process cached
+ * meanwhile (its expiry differs from seen, which was cached before the
+ * wait), else one with min_ttl left; force takes only a newer one. */
+int token_cached_after_wait(const struct account *acct, long min_ttl, int force,
+    time_t seen, struct oa2_buf *tok, time_t *expiry);
+
+/* tokenout.c (front too): the token command's options and output. */
+enum token_format { TOKEN_RAW, TOKEN_XOAUTH2, TOKEN_OAUTHBEARER, TOKEN_JSON };
+struct token_args {
+	const char *user; /* --user MAILBOX, or NULL */
+	const char *key;  /* the account name or the mailbox */
+	enum token_format fmt;
+	long min_ttl;
+};
+#define TOKEN_ARGS_HELP 1
+#define TOKEN_ARGS_USAGE 2 /* print the usage */
+#define TOKEN_ARGS_BAD 3   /* said why */
+int token_args_parse(int argc, char **argv, struct token_args *ta);
+/* Print tok as fmt; an exit code. */
+int token_emit(enum token_format fmt, const struct account *acct,
+    const struct oa2_buf *tok, time_t expiry);
 
 /* Find an account by name or, with by_user, by mailbox; says why not. */
 const struct oa2_account *config_account(const struct oa2_config *cfg,

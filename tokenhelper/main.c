@@ -1,6 +1,8 @@
 /*
- * main.c: sasl-oauth2, the token helper: option parsing, process hardening
- * and command dispatch.  Each command lives in its own file.
+ * main.c: sasl-oauth2-full, the token helper with every command: option
+ * parsing, process hardening and command dispatch.  Each command lives in
+ * its own file.  Users run it through the light front (front.c), which
+ * answers cache hits by itself.
  *
  * SECRETS: the process holds client secrets and tokens, so it makes itself
  * non-dumpable (no core files, no ptrace by other processes of the uid)
@@ -8,145 +10,12 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "err.h"
 #include "helper.h"
-#include "http.h"
-
-struct options opt;
-
-void
-say(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("sasl-oauth2: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-void
-verbose(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!opt.verbose)
-		return;
-	fputs("sasl-oauth2: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-int
-parse_seconds(const char *arg, const char *name, long lo, long hi, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(arg, &end, 10);
-	if (errno != 0 || end == arg || *end != '\0' || v < lo || v > hi) {
-		say("%s takes seconds (%ld to %ld)", name, lo, hi);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-int
-exit_code_for(int err)
-{
-	switch (err) {
-	case 0:
-		return EXIT_TOKEN;
-	case OA2_ERR_AUTH:
-		return EXIT_NOPERM;
-	case OA2_ERR_PERM: /* a loose secret file: fix the file */
-	case OA2_ERR_CONFIG:
-	case OA2_ERR_CLIENT:
-	case OA2_ERR_INVAL:
-	case OA2_ERR_NOTFOUND:
-		return EXIT_CONFIG;
-	case OA2_ERR_IO: /* a full disk, a state dir gone: try later */
-	case OA2_ERR_NETWORK:
-	case OA2_ERR_TIMEOUT:
-	case OA2_ERR_PROVIDER:
-	case OA2_ERR_PARSE:
-	case OA2_ERR_TOOBIG:
-		return EXIT_TEMPFAIL;
-	default:
-		return EXIT_SOFTWARE;
-	}
-}
-
-static int
-exists(const char *p)
-{
-	return access(p, F_OK) == 0;
-}
-
-int
-config_open(struct oa2_config *cfg, char *path, size_t pathsz)
-{
-	const char *env = getenv("SASL_OAUTH2_CONFIG");
-	const char *xdg = getenv("XDG_CONFIG_HOME");
-	const char *home = getenv("HOME");
-	char err[512];
-	int r;
-
-	if (opt.config_path != NULL)
-		snprintf(path, pathsz, "%s", opt.config_path);
-	else if (env != NULL && *env != '\0')
-		snprintf(path, pathsz, "%s", env);
-	else {
-		path[0] = '\0';
-		if (xdg != NULL && *xdg == '/')
-			snprintf(path, pathsz, "%s/sasl-oauth2/config", xdg);
-		else if (home != NULL && *home == '/')
-			snprintf(path, pathsz, "%s/.config/sasl-oauth2/config",
-			    home);
-		if (path[0] == '\0' || !exists(path))
-			snprintf(path, pathsz, "%s",
-			    SYSCONFDIR "/sasl-oauth2/sasl-oauth2.conf");
-	}
-	if ((r = oa2_config_load(path, cfg, err, sizeof(err))) != 0) {
-		if (r == OA2_ERR_NOTFOUND)
-			say("no configuration: %s; create it with an [account "
-			    "NAME] section (see README.md) or set "
-			    "SASL_OAUTH2_CONFIG",
-			    err);
-		else
-			say("%s", err);
-		return OA2_ERR_CONFIG;
-	}
-	return 0;
-}
-
-static void
-harden(void)
-{
-	struct rlimit rl = {0, 0};
-
-	/* Tokens and secrets must never reach a core file or a debugger
-	 * attached by another process of this uid. */
-	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	(void)setrlimit(RLIMIT_CORE, &rl);
-	umask(077);
-}
 
 static void
 usage(FILE *f)
@@ -191,6 +60,7 @@ main(int argc, char **argv)
 	int c;
 
 	harden();
+	account_lock_inherit();
 	while ((c = getopt_long(argc, argv, "+c:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':

@@ -34,20 +34,6 @@ file_dir(char *dir, size_t n, char *err, size_t errsz)
 }
 
 int
-store_kind_parse(const char *value, enum store_kind *kind)
-{
-	if (value == NULL || strcmp(value, "file") == 0)
-		*kind = STORE_FILE;
-	else if (strcmp(value, "keyring") == 0)
-		*kind = STORE_KEYRING;
-	else if (strcmp(value, "secret-service") == 0)
-		*kind = STORE_SECRET;
-	else
-		return OA2_ERR_CONFIG;
-	return 0;
-}
-
-int
 rt_load(const char *account, enum store_kind kind, struct oa2_store_entry *e,
     char *err, size_t errsz)
 {

@@ -27,25 +27,6 @@
 
 /* Cache a token whose lifetime the provider did not state this long. */
 #define TOKEN_DEFAULT_TTL 300
-#define LOCK_TIMEOUT 60
-
-int
-token_cached(const struct account *acct, long min_ttl, struct oa2_buf *tok,
-    time_t *expiry)
-{
-	int r;
-
-	r = oa2_keyring_get(acct->user, time(NULL), min_ttl, tok, expiry);
-	if (r == 0)
-		verbose("account %s: cached token, %lld s left", acct->name,
-		    (long long)(*expiry - time(NULL)));
-	else if (r == OA2_ERR_UNAVAIL)
-		verbose("no kernel keyring here; tokens are not cached");
-	else
-		verbose("account %s: no usable cached token (%s)", acct->name,
-		    oa2_strerror(r));
-	return r;
-}
 
 static void
 cache_store(const struct account *acct, const struct oa2_token_response *tr,
@@ -157,7 +138,7 @@ token_obtain(struct account *acct, long min_ttl, int force, struct oa2_buf *tok,
     time_t *expiry)
 {
 	struct oa2_token_response tr;
-	time_t seen = 0, now;
+	time_t seen;
 	int lock, r;
 
 	oa2_buf_reset(tok);
@@ -165,14 +146,10 @@ token_obtain(struct account *acct, long min_ttl, int force, struct oa2_buf *tok,
 		return 0;
 	/* What the cache held before we waited, to recognise a token that
 	 * another process obtained meanwhile. */
-	if (oa2_keyring_get(acct->user, time(NULL), 0, tok, &seen) != 0)
-		seen = 0;
-	oa2_buf_reset(tok);
+	seen = token_cached_expiry(acct, tok);
 	lock = account_lock(acct->name, LOCK_TIMEOUT);
 	if (lock == OA2_ERR_TIMEOUT) {
-		say("account %s: another sasl-oauth2 has held the lock for "
-		    "%d s; try again",
-		    acct->name, LOCK_TIMEOUT);
+		account_lock_busy(acct->name);
 		return OA2_ERR_PROVIDER;
 	} else if (lock < 0 && acct->flow != FLOW_CLIENT_CREDENTIALS) {
 		/* Two unlocked refreshes of a rotating refresh token: the
@@ -197,17 +174,8 @@ token_obtain(struct account *acct, long min_ttl, int force, struct oa2_buf *tok,
 		/* Client credentials: nothing to lose, only a request more. */
 		verbose("account %s: no lock (%s); going on unlocked",
 		    acct->name, oa2_strerror(lock));
-	} else if (token_cached(acct, 0, tok, expiry) == 0 && *expiry != seen &&
-	    *expiry - (now = time(NULL)) > OA2_KEY_EXPIRY_MARGIN &&
-	    (!force || seen == 0 || *expiry > seen)) {
-		/* Another process obtained this token while we waited: use
-		 * it, even when its lifetime is below min_ttl (it is as
-		 * fresh as the provider makes them). */
-		verbose("account %s: another process refreshed meanwhile",
-		    acct->name);
-		account_unlock(lock);
-		return 0;
-	} else if (!force && token_cached(acct, min_ttl, tok, expiry) == 0) {
+	} else if (token_cached_after_wait(
+		       acct, min_ttl, force, seen, tok, expiry) == 0) {
 		account_unlock(lock);
 		return 0;
 	}

@@ -153,8 +153,11 @@ it_install_products()
 	local helper="$IT_BUILDDIR/tokenhelper/sasl-oauth2"
 	[ -f "$so" ] || it_fail "plugin not built: $so"
 	[ -x "$helper" ] || it_fail "helper not built: $helper"
+	[ -x "$helper-full" ] || it_fail "helper not built: $helper-full"
 	install -m 0755 "$so" "$IT_DIR/sasl2/libsasloauth2.so"
+	# The front finds the full helper beside itself (front.c).
 	install -m 0755 "$helper" "$IT_DIR/bin/sasl-oauth2"
+	install -m 0755 "$helper-full" "$IT_DIR/bin/sasl-oauth2-full"
 	IT_PLUGIN_DIR="$IT_DIR/sasl2"
 	IT_HELPER="$IT_DIR/bin/sasl-oauth2"
 	IT_SYS_SASLDIR=$(pkg-config --variable=libdir libsasl2 2>/dev/null)/sasl2

@@ -1,0 +1,174 @@
+/*
+ * util.c: what both programs of sasl-oauth2 share: messages, option
+ * values, exit codes, finding the configuration, process hardening.
+ * Linked into the light front (front.c) too, so nothing here may need
+ * libcurl, OpenSSL or json-c.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "helper.h"
+
+struct options opt;
+
+void
+say(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (opt.quiet)
+		return;
+	fputs("sasl-oauth2: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void
+verbose(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!opt.verbose)
+		return;
+	fputs("sasl-oauth2: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int
+parse_seconds(const char *arg, const char *name, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || v < lo || v > hi) {
+		say("%s takes seconds (%ld to %ld)", name, lo, hi);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int
+exit_code_for(int err)
+{
+	switch (err) {
+	case 0:
+		return EXIT_TOKEN;
+	case OA2_ERR_AUTH:
+		return EXIT_NOPERM;
+	case OA2_ERR_PERM: /* a loose secret file: fix the file */
+	case OA2_ERR_CONFIG:
+	case OA2_ERR_CLIENT:
+	case OA2_ERR_INVAL:
+	case OA2_ERR_NOTFOUND:
+		return EXIT_CONFIG;
+	case OA2_ERR_IO: /* a full disk, a state dir gone: try later */
+	case OA2_ERR_NETWORK:
+	case OA2_ERR_TIMEOUT:
+	case OA2_ERR_PROVIDER:
+	case OA2_ERR_PARSE:
+	case OA2_ERR_TOOBIG:
+		return EXIT_TEMPFAIL;
+	default:
+		return EXIT_SOFTWARE;
+	}
+}
+
+static int
+exists(const char *p)
+{
+	return access(p, F_OK) == 0;
+}
+
+int
+config_open(struct oa2_config *cfg, char *path, size_t pathsz)
+{
+	const char *env = getenv("SASL_OAUTH2_CONFIG");
+	const char *xdg = getenv("XDG_CONFIG_HOME");
+	const char *home = getenv("HOME");
+	char err[512];
+	int r;
+
+	if (opt.config_path != NULL)
+		snprintf(path, pathsz, "%s", opt.config_path);
+	else if (env != NULL && *env != '\0')
+		snprintf(path, pathsz, "%s", env);
+	else {
+		path[0] = '\0';
+		if (xdg != NULL && *xdg == '/')
+			snprintf(path, pathsz, "%s/sasl-oauth2/config", xdg);
+		else if (home != NULL && *home == '/')
+			snprintf(path, pathsz, "%s/.config/sasl-oauth2/config",
+			    home);
+		if (path[0] == '\0' || !exists(path))
+			snprintf(path, pathsz, "%s",
+			    SYSCONFDIR "/sasl-oauth2/sasl-oauth2.conf");
+	}
+	if ((r = oa2_config_load(path, cfg, err, sizeof(err))) != 0) {
+		if (r == OA2_ERR_NOTFOUND)
+			say("no configuration: %s; create it with an [account "
+			    "NAME] section (see README.md) or set "
+			    "SASL_OAUTH2_CONFIG",
+			    err);
+		else
+			say("%s", err);
+		return OA2_ERR_CONFIG;
+	}
+	return 0;
+}
+
+void
+harden(void)
+{
+	struct rlimit rl = {0, 0};
+	int fd;
+
+	/* Tokens and secrets must never reach a core file or a debugger
+	 * attached by another process of this uid. */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	(void)setrlimit(RLIMIT_CORE, &rl);
+	umask(077);
+	/* A caller that closed stdin, stdout or stderr would have the next
+	 * file we open (a lock, a store) stand in for it. */
+	for (fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
+		    open("/dev/null", O_RDWR) != fd)
+			_exit(EXIT_SOFTWARE);
+}
+
+const struct oa2_account *
+config_account(const struct oa2_config *cfg, const char *path, const char *key,
+    int by_user)
+{
+	const struct oa2_account *a;
+
+	a = by_user ? oa2_config_find_user(cfg, key)
+		    : oa2_config_find(cfg, key);
+	if (a != NULL)
+		return a;
+	if (by_user)
+		say("no account in %s has user = %s; add an [account NAME] "
+		    "section for it",
+		    path, key);
+	else
+		say("no account '%s' in %s", key, path);
+	return NULL;
+}
