@@ -382,16 +382,18 @@ on_lock_alarm(int sig)
  * SA_RESTART, ends the wait; it repeats every second after the deadline,
  * so a signal landing just before flock() is entered is not the last. */
 static int
-lock_wait(int fd, int timeout_s)
+lock_wait(int fd, int op, int timeout_s)
 {
 	struct itimerval t = {{1, 0}, {timeout_s, 0}}, off = {{0, 0}, {0, 0}};
 	struct sigaction sa, old;
 	int r = 0;
 
-	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+	if (flock(fd, op | LOCK_NB) == 0)
 		return 0;
 	if (errno != EWOULDBLOCK)
 		return OA2_ERR_IO;
+	if (timeout_s <= 0)
+		return OA2_ERR_TIMEOUT;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_lock_alarm;
 	sigemptyset(&sa.sa_mask);
@@ -400,7 +402,7 @@ lock_wait(int fd, int timeout_s)
 		return OA2_ERR_IO;
 	if (setitimer(ITIMER_REAL, &t, NULL) < 0)
 		r = OA2_ERR_IO;
-	while (r == 0 && flock(fd, LOCK_EX) < 0) {
+	while (r == 0 && flock(fd, op) < 0) {
 		if (errno != EINTR)
 			r = OA2_ERR_IO;
 		else if (lock_timed_out)
@@ -411,8 +413,35 @@ lock_wait(int fd, int timeout_s)
 	return r;
 }
 
+static int lock_open(const char *account, int op, int timeout_s);
+
 int
 account_lock(const char *account, int timeout_s)
+{
+	return lock_open(account, LOCK_EX, timeout_s);
+}
+
+int
+account_lock_or_wait(const char *account, int timeout_s, int *exclusive)
+{
+	int fd;
+
+	*exclusive = 1;
+	fd = lock_open(account, LOCK_EX, 0);
+	if (fd != OA2_ERR_TIMEOUT)
+		return fd;
+	*exclusive = 0;
+	return lock_open(account, LOCK_SH, timeout_s);
+}
+
+int
+account_lock_upgrade(int fd, int timeout_s)
+{
+	return lock_wait(fd, LOCK_EX, timeout_s);
+}
+
+static int
+lock_open(const char *account, int op, int timeout_s)
 {
 	char dir[768], path[1024];
 	int fd, r;
@@ -430,7 +459,7 @@ account_lock(const char *account, int timeout_s)
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return OA2_ERR_IO;
-	if ((r = lock_wait(fd, timeout_s)) != 0) {
+	if ((r = lock_wait(fd, op, timeout_s)) != 0) {
 		close(fd);
 		return r;
 	}

@@ -92,7 +92,7 @@ token_from_cache(int argc, char **argv, int *rc, int *lock)
 	struct oa2_buf tok;
 	char path[1024];
 	time_t expiry = 0, seen;
-	int verbose_asked, r = OA2_ERR_NOTFOUND;
+	int verbose_asked, exclusive, r = OA2_ERR_NOTFOUND;
 
 	*lock = -1;
 	optind = 1;
@@ -111,19 +111,27 @@ token_from_cache(int argc, char **argv, int *rc, int *lock)
 	r = token_cached(&acct, ta.min_ttl, &tok, &expiry);
 	if (r != 0 && r != OA2_ERR_UNAVAIL) {
 		seen = token_cached_expiry(&acct, &tok);
-		*lock = account_lock(acct.name, LOCK_TIMEOUT);
-		if (*lock == OA2_ERR_TIMEOUT) {
+		*lock =
+		    account_lock_or_wait(acct.name, LOCK_TIMEOUT, &exclusive);
+		if (*lock >= 0)
+			r = token_cached_after_wait(
+			    &acct, ta.min_ttl, 0, seen, &tok, &expiry);
+		/* The holder left no token (it failed): this caller tries. */
+		if (r != 0 && *lock >= 0 && !exclusive &&
+		    (r = account_lock_upgrade(*lock, LOCK_TIMEOUT)) == 0)
+			r = token_cached_after_wait(
+			    &acct, ta.min_ttl, 0, seen, &tok, &expiry);
+		if (r == OA2_ERR_TIMEOUT || *lock == OA2_ERR_TIMEOUT) {
 			opt.quiet = 0;
 			account_lock_busy(acct.name);
 			*rc = exit_code_for(OA2_ERR_PROVIDER);
 			r = 0;
 			goto out;
 		}
-		if (*lock >= 0)
-			r = token_cached_after_wait(
-			    &acct, ta.min_ttl, 0, seen, &tok, &expiry);
 	}
 	if (r == 0) {
+		account_unlock(*lock);
+		*lock = -1;
 		opt.quiet = 0;
 		opt.verbose = verbose_asked;
 		verbose("account %s: cached token, %lld s left", acct.name,

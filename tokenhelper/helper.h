@@ -105,6 +105,13 @@ int state_dir(char *out, size_t outsz);
  * Waits at most timeout_s. */
 int account_lock(const char *account, int timeout_s);
 void account_unlock(int fd);
+/* The account's lock if it is free (*exclusive = 1); else wait until the
+ * holder lets go and share it with the other waiters (*exclusive = 0), who
+ * then all look at the cache at once rather than one after another. */
+int account_lock_or_wait(const char *account, int timeout_s, int *exclusive);
+/* From shared to exclusive: the holder left no token, so a waiter takes
+ * over.  Not atomic (flock(2)): look at the cache again afterwards. */
+int account_lock_upgrade(int fd, int timeout_s);
 /* The front hands the account's lock to the full helper on an inherited
  * fd named in this variable; main() of the full helper adopts it, and
  * account_lock() uses it when it is that account's lock. */
