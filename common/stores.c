@@ -1,6 +1,9 @@
 /*
  * stores.c: refresh tokens in the kernel persistent keyring, or in the
- * Secret Service (libsecret, optional at configure time).
+ * Secret Service (libsecret, optional at configure time, and loaded with
+ * dlopen when an account first uses it: libsecret brings glib, gio and
+ * gcrypt, 15 shared libraries that every start of the helper paid for,
+ * although only store = secret-service needs them; docs/performance.md).
  *
  * TRUST: records read back were written by this uid but are validated
  * like input (version line, digits, token syntax).
@@ -17,6 +20,7 @@
 
 #include <keyutils.h>
 #ifdef HAVE_LIBSECRET
+#include <dlfcn.h>
 #include <libsecret/secret.h>
 #endif
 
@@ -207,6 +211,65 @@ static const SecretSchema schema = {"org.sasl-oauth2.RefreshToken",
 	{NULL, SECRET_SCHEMA_ATTRIBUTE_STRING}},
     0, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
 
+/* The package that has it, for the message when it is missing. */
+#define LIBSECRET_SONAME "libsecret-1.so.0"
+
+/* What we call of libsecret (and of glib, which it loads). */
+static struct {
+	gchar *(*lookup)(const SecretSchema *, GCancellable *, GError **, ...);
+	gboolean (*store)(const SecretSchema *, const gchar *, const gchar *,
+	    const gchar *, GCancellable *, GError **, ...);
+	gboolean (*clear)(const SecretSchema *, GCancellable *, GError **, ...);
+	void (*password_free)(gchar *);
+	void (*error_free)(GError *);
+} lib;
+
+static int
+sym(void *h, const char *name, void *fp, size_t fpsz)
+{
+	void *p = dlsym(h, name);
+
+	/* POSIX guarantees data and function pointers convert. */
+	memcpy(fp, &p, fpsz);
+	return p != NULL ? 0 : -1;
+}
+
+static int
+secret_open(char *err, size_t errsz)
+{
+	void *h;
+
+	if (lib.error_free != NULL)
+		return 0;
+	/* Never closed: glib's types cannot be unloaded. */
+	if ((h = dlopen(LIBSECRET_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		snprintf(err, errsz,
+		    "store = secret-service needs %s (Debian: apt install "
+		    "libsecret-1-0), which cannot be loaded: %s; or use store "
+		    "= file",
+		    LIBSECRET_SONAME, dlerror());
+		return OA2_ERR_UNAVAIL;
+	}
+	if (sym(h, "secret_password_lookup_sync", &lib.lookup,
+		sizeof(lib.lookup)) != 0 ||
+	    sym(h, "secret_password_store_sync", &lib.store,
+		sizeof(lib.store)) != 0 ||
+	    sym(h, "secret_password_clear_sync", &lib.clear,
+		sizeof(lib.clear)) != 0 ||
+	    sym(h, "secret_password_free", &lib.password_free,
+		sizeof(lib.password_free)) != 0 ||
+	    sym(h, "g_error_free", &lib.error_free, sizeof(lib.error_free)) !=
+		0) {
+		lib.error_free = NULL;
+		snprintf(err, errsz,
+		    "%s lacks the Secret Service password functions; use "
+		    "store = file",
+		    LIBSECRET_SONAME);
+		return OA2_ERR_UNAVAIL;
+	}
+	return 0;
+}
+
 static int
 secret_fail(GError *ge, const char *what, char *err, size_t errsz)
 {
@@ -215,7 +278,7 @@ secret_fail(GError *ge, const char *what, char *err, size_t errsz)
 	    "keyring daemon running and unlocked in this session?)",
 	    what, ge != NULL ? ge->message : "unknown error");
 	if (ge != NULL)
-		g_error_free(ge);
+		lib.error_free(ge);
 	return OA2_ERR_UNAVAIL;
 }
 
@@ -227,10 +290,10 @@ oa2_sstore_load(
 	gchar *pw;
 	int r;
 
-	if ((r = oa2_store_account_check(account)) != 0)
+	if ((r = oa2_store_account_check(account)) != 0 ||
+	    (r = secret_open(err, errsz)) != 0)
 		return r;
-	pw = secret_password_lookup_sync(
-	    &schema, NULL, &ge, "account", account, NULL);
+	pw = lib.lookup(&schema, NULL, &ge, "account", account, NULL);
 	if (ge != NULL)
 		return secret_fail(ge, "read", err, errsz);
 	if (pw == NULL) {
@@ -238,7 +301,7 @@ oa2_sstore_load(
 		return OA2_ERR_NOTFOUND;
 	}
 	r = oa2_rtrec_decode(pw, strlen(pw), e);
-	secret_password_free(pw);
+	lib.password_free(pw);
 	if (r != 0)
 		snprintf(err, errsz,
 		    "the refresh token in the Secret Service is unreadable");
@@ -254,7 +317,8 @@ oa2_sstore_save(const char *account, const struct oa2_store_entry *e, char *err,
 	char label[128];
 	int r;
 
-	if ((r = oa2_store_account_check(account)) != 0)
+	if ((r = oa2_store_account_check(account)) != 0 ||
+	    (r = secret_open(err, errsz)) != 0)
 		return r;
 	oa2_buf_init(&rec, RTREC_MAX);
 	if ((r = oa2_rtrec_encode(e, &rec)) != 0) {
@@ -263,8 +327,8 @@ oa2_sstore_save(const char *account, const struct oa2_store_entry *e, char *err,
 	}
 	snprintf(
 	    label, sizeof(label), "sasl-oauth2 refresh token (%s)", account);
-	if (!secret_password_store_sync(&schema, SECRET_COLLECTION_DEFAULT,
-		label, rec.data, NULL, &ge, "account", account, NULL))
+	if (!lib.store(&schema, SECRET_COLLECTION_DEFAULT, label, rec.data,
+		NULL, &ge, "account", account, NULL))
 		r = secret_fail(ge, "store", err, errsz);
 out:
 	oa2_buf_free(&rec);
@@ -277,10 +341,10 @@ oa2_sstore_delete(const char *account, char *err, size_t errsz)
 	GError *ge = NULL;
 	int r;
 
-	if ((r = oa2_store_account_check(account)) != 0)
+	if ((r = oa2_store_account_check(account)) != 0 ||
+	    (r = secret_open(err, errsz)) != 0)
 		return r;
-	(void)secret_password_clear_sync(
-	    &schema, NULL, &ge, "account", account, NULL);
+	(void)lib.clear(&schema, NULL, &ge, "account", account, NULL);
 	return ge != NULL ? secret_fail(ge, "delete", err, errsz) : 0;
 }
 #else

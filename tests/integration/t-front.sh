@@ -39,6 +39,8 @@ needed=$(readelf -d "$H" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' |
 	-e '^librt\.so' || true)
 [ -z "$needed" ] || it_fail "the front links more than libc and libkeyutils: $needed"
 readelf -d "$FULL" | grep -q 'libcurl' || it_fail "the full helper lacks libcurl?"
+# libsecret (glib, gio, gcrypt) is loaded only by store = secret-service.
+! readelf -d "$FULL" | grep -q 'libsecret' || it_fail "the full helper links libsecret"
 it_log "the front links libc and libkeyutils only"
 
 # --- a miss goes to the full helper, a hit stays in the front -------------
