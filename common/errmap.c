@@ -5,7 +5,8 @@
  * Google's documented invalid_grant causes (see REFERENCES.md).  A code not
  * in a table still yields a sentence that quotes the provider's own error.
  *
- * TRUST: the inputs are already printable and truncated (tokenresp.c).
+ * TRUST: the inputs are already printable and truncated (tokenresp.c);
+ * retry_after is a number or an HTTP-date (http.c).
  */
 #include "config.h"
 
@@ -153,12 +154,24 @@ short_desc(char *dst, size_t dstsz, const char *desc)
 	dst[n] = '\0';
 }
 
+/* Retry-After is delay-seconds or an HTTP-date (http.c cleaned it). */
+static void
+wait_clause(char *dst, size_t dstsz, const char *retry_after)
+{
+	if (strspn(retry_after, "0123456789") == strlen(retry_after))
+		snprintf(dst, dstsz, "; the provider asks to wait %s s",
+		    retry_after);
+	else
+		snprintf(dst, dstsz, "; the provider asks to wait until %s",
+		    retry_after);
+}
+
 int
 oa2_explain(const struct oa2_token_response *tr, const char *account, char *msg,
     size_t msgsz)
 {
 	const char *text = NULL;
-	char desc[256], said[400];
+	char desc[256], said[400], wait[sizeof(tr->retry_after) + 40];
 	int class = OA2_ERR_CLIENT;
 	long status = 0;
 	size_t i;
@@ -211,12 +224,17 @@ oa2_explain(const struct oa2_token_response *tr, const char *account, char *msg,
 	}
 	if (text == NULL)
 		text = "the identity provider refused the request";
+	/* A throttled or failing provider may say when to come back (429,
+	 * 503): tell the user, who would otherwise retry at once. */
+	wait[0] = '\0';
+	if (class == OA2_ERR_PROVIDER && tr->retry_after[0] != '\0')
+		wait_clause(wait, sizeof(wait), tr->retry_after);
 	if (class == OA2_ERR_AUTH)
 		snprintf(msg, msgsz,
 		    "account %s: %s: sasl-oauth2 login %s (provider said: %s)",
 		    account, text, account, said);
 	else
-		snprintf(msg, msgsz, "account %s: %s (provider said: %s)",
-		    account, text, said);
+		snprintf(msg, msgsz, "account %s: %s%s (provider said: %s)",
+		    account, text, wait, said);
 	return class;
 }

@@ -308,10 +308,11 @@ device_start(const struct account *acct, struct device_auth *da)
 {
 	struct oa2_http h = {0};
 	struct oa2_buf form, body;
-	char err[768];
+	char err[768], retry_after[OA2_RETRY_AFTER_MAX];
 	long status = 0;
 	int r;
 
+	h.retry_after = retry_after;
 	oa2_buf_init(&form, 16384);
 	oa2_buf_init(&body, OA2_HTTP_BODY_MAX);
 	if ((r = client_auth(acct, acct->device_endpoint, &form, &h)) != 0)
@@ -331,6 +332,7 @@ device_start(const struct account *acct, struct device_auth *da)
 		oa2_token_response_init(&tr);
 		(void)oa2_token_response_parse(
 		    oa2_buf_str(&body), body.len, status, &tr);
+		memcpy(tr.retry_after, retry_after, sizeof(tr.retry_after));
 		r = oa2_explain(&tr, acct->name, msg, sizeof(msg));
 		say("%s", msg);
 		oa2_token_response_free(&tr);

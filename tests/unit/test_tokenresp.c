@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -159,6 +160,60 @@ test_explain(void **state)
 	oa2_token_response_free(&tr);
 }
 
+/* Retry-After (cleaned by http.c) reaches the sentence when the provider
+ * says "try later", and only then. */
+static void
+test_explain_retry_after(void **state)
+{
+	static const struct {
+		const char *body;
+		long status;
+		const char *retry_after;
+		int class;
+		const char *needle; /* NULL: no "asks to wait" at all */
+	} cases[] = {
+	    {"Too Many Requests", 429, "120", OA2_ERR_PROVIDER,
+		"try again later; the provider asks to wait 120 s (provider "
+		"said: http_429)"},
+	    {"{\"error\":\"too_many_requests\"}", 429, "7", OA2_ERR_PROVIDER,
+		"the provider asks to wait 7 s"},
+	    {"{\"error\":\"temporarily_unavailable\"}", 503,
+		"Wed, 21 Oct 2015 07:28:00 GMT", OA2_ERR_PROVIDER,
+		"the provider asks to wait until Wed, 21 Oct 2015 07:28:00 "
+		"GMT"},
+	    {"{\"error\":\"service_unavailable\"}", 503, "0", OA2_ERR_PROVIDER,
+		"wait 0 s"},
+	    {"busy", 429, "", OA2_ERR_PROVIDER, NULL},
+	    /* not a "try later" answer: Retry-After means nothing there */
+	    {"{\"error\":\"invalid_grant\"}", 400, "120", OA2_ERR_AUTH, NULL},
+	    {"{\"error\":\"invalid_client\"}", 401, "120", OA2_ERR_CLIENT,
+		NULL},
+	};
+	struct oa2_token_response tr;
+	char msg[1024];
+	size_t i;
+
+	oa2_token_response_init(&tr);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(
+		    oa2_token_response_parse(cases[i].body,
+			strlen(cases[i].body), cases[i].status, &tr),
+		    OA2_ERR_PROVIDER);
+		assert_string_equal(tr.retry_after, "");
+		snprintf(tr.retry_after, sizeof(tr.retry_after), "%s",
+		    cases[i].retry_after);
+		assert_int_equal(
+		    oa2_explain(&tr, "work", msg, sizeof(msg)), cases[i].class);
+		if (cases[i].needle != NULL &&
+		    strstr(msg, cases[i].needle) == NULL)
+			fail_msg("case %zu: '%s' lacks '%s'", i, msg,
+			    cases[i].needle);
+		if (cases[i].needle == NULL && strstr(msg, "wait") != NULL)
+			fail_msg("case %zu: '%s' asks to wait", i, msg);
+	}
+	oa2_token_response_free(&tr);
+}
+
 int
 main(void)
 {
@@ -166,6 +221,7 @@ main(void)
 	    cmocka_unit_test(test_parse),
 	    cmocka_unit_test(test_parse_depth),
 	    cmocka_unit_test(test_explain),
+	    cmocka_unit_test(test_explain_retry_after),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
