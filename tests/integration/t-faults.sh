@@ -7,7 +7,9 @@
 # stderr, in the "sasl-oauth2: account X: ..." form, that carries the
 # expected keyword and no secret; the right exit code (75 try later for
 # network trouble, 5xx, 429 and garbage; 77 for invalid_grant; 78 for
-# invalid_client); nothing on stdout; nothing cached in the keyring; one
+# invalid_client); the wait a 429 or 503 asks for (Retry-After, seconds or
+# an HTTP-date) quoted, and an unusable one left out; nothing on stdout;
+# nothing cached in the keyring; one
 # request per run (no retry storm); a bounded time; and the stored refresh
 # token byte-identical afterwards.  All cases run at once, so the two that
 # wait out the helper's 30 s total timeout (hang, slow) cost 30 s, not 2 min.
@@ -71,8 +73,10 @@ slow;$FS_URL_plain/slow;75;no answer.*in time;$TIMEOUT_MAX
 e500;$FS_URL_plain/e500;75;try again later;$QUICK_MAX
 e500json;$FS_URL_plain/e500json;75;try again later;$QUICK_MAX
 e503json;$FS_URL_plain/e503json;75;try again later;$QUICK_MAX
-e429;$FS_URL_plain/e429;75;try again later;$QUICK_MAX
-e429json;$FS_URL_plain/e429json;75;try again later;$QUICK_MAX
+e429;$FS_URL_plain/e429;75;try again later. the provider asks to wait 120 s;$QUICK_MAX
+e429json;$FS_URL_plain/e429json;75;try again later. the provider asks to wait 120 s;$QUICK_MAX
+e429junk;$FS_URL_plain/e429junk;75;try again later \(provider said: http_429\);$QUICK_MAX
+e503date;$FS_URL_plain/e503date;75;try again later. the provider asks to wait until [A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT \(;$QUICK_MAX
 badjson;$FS_URL_plain/badjson;75;not a JSON object;$QUICK_MAX
 truncated;$FS_URL_plain/truncated;75;not a JSON object;$QUICK_MAX
 empty;$FS_URL_plain/empty;75;not a JSON object;$QUICK_MAX
