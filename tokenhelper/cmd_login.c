@@ -333,7 +333,7 @@ device_start(const struct account *acct, struct device_auth *da)
 		(void)oa2_token_response_parse(
 		    oa2_buf_str(&body), body.len, status, &tr);
 		memcpy(tr.retry_after, retry_after, sizeof(tr.retry_after));
-		r = oa2_explain(&tr, acct->name, msg, sizeof(msg));
+		r = oa2_explain(&tr, acct->name, 0, msg, sizeof(msg));
 		say("%s", msg);
 		oa2_token_response_free(&tr);
 		goto out;
@@ -422,7 +422,7 @@ login_device(struct account *acct, int timeout)
 		{
 			char msg[1024];
 			r = tr.error[0]
-			    ? oa2_explain(&tr, acct->name, msg, sizeof(msg))
+			    ? oa2_explain(&tr, acct->name, 0, msg, sizeof(msg))
 			    : r;
 			if (tr.error[0])
 				say("%s", msg);

@@ -95,7 +95,8 @@ token_post(const struct account *acct, struct oa2_buf *form,
 	if (r == OA2_ERR_PROVIDER && quiet) {
 		verbose("account %s: %s", acct->name, tr->error);
 	} else if (r == OA2_ERR_PROVIDER) {
-		r = oa2_explain(tr, acct->name, msg, sizeof(msg));
+		r = oa2_explain(tr, acct->name,
+		    acct->flow == FLOW_CLIENT_CREDENTIALS, msg, sizeof(msg));
 		say("%s", msg);
 	} else if (r != 0) {
 		say("account %s: unusable answer from %s (HTTP %ld): %s",
