@@ -4,8 +4,11 @@
  * Sources: RFC 6749 5.2, RFC 8628 3.5, Microsoft's AADSTS list and
  * Google's documented invalid_grant causes (see REFERENCES.md).  A code not
  * in a table still yields a sentence that quotes the provider's own error.
+ * App-only accounts (client credentials) get sentences about the app's
+ * registration and credentials, never "log in again".
  *
- * TRUST: the inputs are already printable and truncated (tokenresp.c).
+ * TRUST: the inputs are already printable and truncated (tokenresp.c);
+ * retry_after is a number or an HTTP-date (http.c).
  */
 #include "config.h"
 
@@ -123,6 +126,69 @@ static const struct oauth_hint oauth_hints[] = {
 	"the identity provider had an internal error; try again later"},
 };
 
+/*
+ * App-only accounts (client credentials): the grant is the app's own
+ * credentials, so invalid_grant and invalid_client mean a wrong, expired or
+ * unregistered secret or certificate, or the wrong tenant, never a login
+ * to renew.  Looked up before the tables above.
+ */
+static const struct aad_hint app_aad_hints[] = {
+    {53003, OA2_ERR_CLIENT,
+	"Conditional Access blocked the app's sign-in; ask the tenant admin "
+	"which policy applies to the app"},
+};
+
+static const struct oauth_hint app_oauth_hints[] = {
+    {"invalid_grant", OA2_ERR_CLIENT,
+	"the identity provider refused the app's credentials; check the app "
+	"registration, its client secret (client_secret_file) or certificate "
+	"(client_key_file, client_certificate_file), and tenant"},
+    {"invalid_client", OA2_ERR_CLIENT,
+	"the identity provider did not accept the app; check client_id and "
+	"tenant, the client secret (client_secret_file: the secret's Value, "
+	"not expired) or the certificate registered with the app "
+	"(client_key_file, client_certificate_file), and client_auth"},
+    {"access_denied", OA2_ERR_CLIENT,
+	"the identity provider denied the app a token; check the app's API "
+	"permissions and that an admin granted consent"},
+};
+
+/* What any other refusal that would mean "log in again" means for an
+ * app-only account. */
+static const char app_refused[] =
+    "the identity provider refused the app's sign-in; check the app "
+    "registration, its client secret or certificate, and tenant";
+
+static const char *
+find_aad(const struct aad_hint *t, size_t n, long code, int *class)
+{
+	size_t i;
+
+	for (i = 0; code != 0 && i < n; i++) {
+		if (t[i].code == code) {
+			*class = t[i].class;
+			return t[i].text;
+		}
+	}
+	return NULL;
+}
+
+static const char *
+find_oauth(const struct oauth_hint *t, size_t n, const char *error, int *class)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(t[i].error, error) == 0) {
+			*class = t[i].class;
+			return t[i].text;
+		}
+	}
+	return NULL;
+}
+
+#define NHINTS(t) (sizeof(t) / sizeof((t)[0]))
+
 /* Google explains invalid_grant only in error_description. */
 static const char *
 google_hint(const char *desc)
@@ -153,15 +219,26 @@ short_desc(char *dst, size_t dstsz, const char *desc)
 	dst[n] = '\0';
 }
 
+/* Retry-After is delay-seconds or an HTTP-date (http.c cleaned it). */
+static void
+wait_clause(char *dst, size_t dstsz, const char *retry_after)
+{
+	if (strspn(retry_after, "0123456789") == strlen(retry_after))
+		snprintf(dst, dstsz, "; the provider asks to wait %s s",
+		    retry_after);
+	else
+		snprintf(dst, dstsz, "; the provider asks to wait until %s",
+		    retry_after);
+}
+
 int
-oa2_explain(const struct oa2_token_response *tr, const char *account, char *msg,
-    size_t msgsz)
+oa2_explain(const struct oa2_token_response *tr, const char *account,
+    int app_only, char *msg, size_t msgsz)
 {
 	const char *text = NULL;
-	char desc[256], said[400];
+	char desc[256], said[400], wait[sizeof(tr->retry_after) + 40];
 	int class = OA2_ERR_CLIENT;
 	long status = 0;
-	size_t i;
 
 	short_desc(desc, sizeof(desc), tr->error_description);
 	if (desc[0] != '\0')
@@ -169,26 +246,22 @@ oa2_explain(const struct oa2_token_response *tr, const char *account, char *msg,
 	else
 		snprintf(said, sizeof(said), "%s", tr->error);
 
-	for (i = 0;
-	     tr->aadsts != 0 && i < sizeof(aad_hints) / sizeof(aad_hints[0]);
-	     i++) {
-		if (aad_hints[i].code == tr->aadsts) {
-			text = aad_hints[i].text;
-			class = aad_hints[i].class;
-			break;
-		}
-	}
-	if (text == NULL && strcmp(tr->error, "invalid_grant") == 0 &&
+	if (app_only)
+		text = find_aad(
+		    app_aad_hints, NHINTS(app_aad_hints), tr->aadsts, &class);
+	if (text == NULL)
+		text =
+		    find_aad(aad_hints, NHINTS(aad_hints), tr->aadsts, &class);
+	if (text == NULL && !app_only &&
+	    strcmp(tr->error, "invalid_grant") == 0 &&
 	    (text = google_hint(tr->error_description)) != NULL)
 		class = OA2_ERR_AUTH;
-	for (i = 0;
-	     text == NULL && i < sizeof(oauth_hints) / sizeof(oauth_hints[0]);
-	     i++) {
-		if (strcmp(oauth_hints[i].error, tr->error) == 0) {
-			text = oauth_hints[i].text;
-			class = oauth_hints[i].class;
-		}
-	}
+	if (text == NULL && app_only)
+		text = find_oauth(app_oauth_hints, NHINTS(app_oauth_hints),
+		    tr->error, &class);
+	if (text == NULL)
+		text = find_oauth(
+		    oauth_hints, NHINTS(oauth_hints), tr->error, &class);
 	/* No OAuth error we know: the HTTP status decides.  A 429 or 5xx
 	 * with an error code of the provider's own (Microsoft's throttling,
 	 * a gateway's "service_unavailable") is still "try later". */
@@ -211,12 +284,21 @@ oa2_explain(const struct oa2_token_response *tr, const char *account, char *msg,
 	}
 	if (text == NULL)
 		text = "the identity provider refused the request";
+	if (app_only && class == OA2_ERR_AUTH) {
+		text = app_refused;
+		class = OA2_ERR_CLIENT;
+	}
+	/* A throttled or failing provider may say when to come back (429,
+	 * 503): tell the user, who would otherwise retry at once. */
+	wait[0] = '\0';
+	if (class == OA2_ERR_PROVIDER && tr->retry_after[0] != '\0')
+		wait_clause(wait, sizeof(wait), tr->retry_after);
 	if (class == OA2_ERR_AUTH)
 		snprintf(msg, msgsz,
 		    "account %s: %s: sasl-oauth2 login %s (provider said: %s)",
 		    account, text, account, said);
 	else
-		snprintf(msg, msgsz, "account %s: %s (provider said: %s)",
-		    account, text, said);
+		snprintf(msg, msgsz, "account %s: %s%s (provider said: %s)",
+		    account, text, wait, said);
 	return class;
 }

@@ -8,6 +8,8 @@
  * it would print the Authorization header and the form.
  *
  * TRUST: the response body is untrusted; it is only collected here, capped.
+ * Of the headers only Retry-After is read, and only a number or a date
+ * leaves this file (oa2_retry_after_clean).
  * SECRETS: client secrets, codes and refresh tokens travel in the form and
  * the Authorization header; both are built in wiping buffers.  libcurl keeps
  * its own copies of the header list, which it frees without wiping: the
@@ -114,6 +116,77 @@ oa2_url_allowed(const char *url, char *err, size_t errsz)
 	return r;
 }
 
+/* HTTP-dates are 29 (IMF-fixdate) to 30 (RFC 850) characters long. */
+#define RETRY_DATE_MAX 40
+
+int
+oa2_retry_after_clean(const char *value, char *out, size_t outsz)
+{
+	const char *s = value, *e;
+	char date[RETRY_DATE_MAX + 1];
+	long secs = 0;
+	size_t n, i;
+
+	if (outsz > 0)
+		out[0] = '\0';
+	if (value == NULL || outsz == 0)
+		return OA2_ERR_PARSE;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	for (e = s + strlen(s); e > s && (e[-1] == ' ' || e[-1] == '\t');)
+		e--;
+	n = (size_t)(e - s);
+	if (n == 0)
+		return OA2_ERR_PARSE;
+	for (i = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+		;
+	if (i == n) {
+		/* delay-seconds; leading zeros do not count towards the cap */
+		while (n > 1 && *s == '0') {
+			s++;
+			n--;
+		}
+		if (n > 9)
+			return OA2_ERR_PARSE;
+		for (i = 0; i < n; i++)
+			secs = secs * 10 + (s[i] - '0');
+		if ((size_t)snprintf(out, outsz, "%ld", secs) >= outsz) {
+			out[0] = '\0';
+			return OA2_ERR_PARSE;
+		}
+		return 0;
+	}
+	if (n > RETRY_DATE_MAX || n >= outsz)
+		return OA2_ERR_PARSE;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			(c >= '0' && c <= '9') || c == ' ' || c == ',' ||
+			c == ':' || c == '-'))
+			return OA2_ERR_PARSE;
+	}
+	memcpy(date, s, n);
+	date[n] = '\0';
+	if (curl_getdate(date, NULL) == -1)
+		return OA2_ERR_PARSE;
+	memcpy(out, date, n + 1);
+	return 0;
+}
+
+/* The answer's first Retry-After into h->retry_after, if asked for. */
+static void
+get_retry_after(const struct oa2_http *h, CURL *c)
+{
+	struct curl_header *hh;
+
+	if (h->retry_after == NULL)
+		return;
+	if (curl_easy_header(c, "Retry-After", 0, CURLH_HEADER, -1, &hh) ==
+	    CURLHE_OK)
+		(void)oa2_retry_after_clean(
+		    hh->value, h->retry_after, OA2_RETRY_AFTER_MAX);
+}
+
 struct sink {
 	struct oa2_buf *body;
 	int overflow;
@@ -187,6 +260,8 @@ request(const struct oa2_http *h, const char *url, const struct oa2_buf *form,
 	int r;
 
 	*status = 0;
+	if (h->retry_after != NULL)
+		h->retry_after[0] = '\0';
 	oa2_buf_reset(body);
 	oa2_buf_init(&auth, 16384);
 	cerr[0] = '\0';
@@ -256,6 +331,7 @@ request(const struct oa2_http *h, const char *url, const struct oa2_buf *form,
 		r = OA2_ERR_NETWORK;
 	} else {
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+		get_retry_after(h, c);
 		r = 0;
 	}
 out:

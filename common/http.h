@@ -11,6 +11,8 @@
 #include "buf.h"
 
 #define OA2_HTTP_BODY_MAX (256 * 1024)
+/* A Retry-After value as oa2_retry_after_clean leaves it, with its NUL. */
+#define OA2_RETRY_AFTER_MAX 48
 
 struct oa2_http {
 	const char *ca_file;	 /* NULL: the system bundle */
@@ -20,6 +22,10 @@ struct oa2_http {
 	 * header (RFC 6749 2.3.1); NULL for none. */
 	const char *basic_user;
 	const char *basic_pass;
+	/* NULL, or OA2_RETRY_AFTER_MAX bytes that get the answer's
+	 * Retry-After (oa2_retry_after_clean), "" when it had none or an
+	 * unusable one (like CURLOPT_ERRORBUFFER: an output in the options). */
+	char *retry_after;
 };
 
 /* A form body under construction: name=value&... with escaping.  Wipes. */
@@ -34,6 +40,13 @@ int oa2_http_post(const struct oa2_http *h, const char *url,
 /* GET url (discovery documents); same policy and result codes. */
 int oa2_http_get(const struct oa2_http *h, const char *url, long *status,
     struct oa2_buf *body, char *err, size_t errsz);
+
+/* A Retry-After header value (RFC 9110 10.2.3) fit to quote to the user:
+ * delay-seconds as a plain decimal number of at most 9 digits ("120"), or
+ * an HTTP-date as sent, if it is one, short and of letters, digits, space,
+ * ',', ':' and '-' only.  0 with the value in out; OA2_ERR_PARSE with out
+ * "" for anything else.  The value is the server's and untrusted. */
+int oa2_retry_after_clean(const char *value, char *out, size_t outsz);
 
 /* 0 if url is https, or http to a loopback address. */
 int oa2_url_allowed(const char *url, char *err, size_t errsz);

@@ -96,6 +96,7 @@ oa2_token_response_parse(const char *body, size_t len, long http_status,
 	oa2_buf_reset(&tr->refresh_token);
 	tr->token_type[0] = tr->scope[0] = tr->error[0] = '\0';
 	tr->error_description[0] = tr->problem[0] = '\0';
+	tr->retry_after[0] = '\0';
 	tr->expires_in = -1;
 	tr->aadsts = 0;
 	tr->http_status = http_status;

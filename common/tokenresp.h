@@ -5,6 +5,7 @@
 #define OA2_TOKENRESP_H
 
 #include "buf.h"
+#include "http.h"
 
 struct oa2_token_response {
 	struct oa2_buf access_token;  /* wiping */
@@ -18,6 +19,9 @@ struct oa2_token_response {
 	long aadsts;	   /* Microsoft's AADSTS code, 0 when none */
 	long http_status;  /* the HTTP status the answer came with */
 	char problem[160]; /* why an answer was unusable, for the message */
+	/* the answer's Retry-After, cleaned by oa2_retry_after_clean; set by
+	 * the caller after parsing ("" when none) */
+	char retry_after[OA2_RETRY_AFTER_MAX];
 };
 
 void oa2_token_response_init(struct oa2_token_response *tr);

@@ -29,8 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "json.h"
-
+#include "deviceresp.h"
 #include "err.h"
 #include "errmap.h"
 #include "helper.h"
@@ -42,7 +41,6 @@
 #include "wire.h"
 
 #define LOGIN_TIMEOUT 300
-#define DEVICE_INTERVAL_DEFAULT 5
 
 static void
 login_usage(FILE *f)
@@ -231,87 +229,16 @@ out:
 	return r;
 }
 
-/* The device authorization response (RFC 8628 3.2). */
-struct device_auth {
-	struct oa2_buf device_code;
-	char user_code[128];
-	char uri[1024];
-	char uri_complete[1024];
-	char message[1024];
-	long interval;
-	long expires_in;
-};
-
-static void
-copy_member(struct json_object *o, const char *key, char *dst, size_t n)
-{
-	struct json_object *v;
-
-	dst[0] = '\0';
-	if (json_object_object_get_ex(o, key, &v) &&
-	    json_object_is_type(v, json_type_string))
-		oa2_printable(dst, n, json_object_get_string(v),
-		    (size_t)json_object_get_string_len(v));
-}
-
-static long
-int_member(struct json_object *o, const char *key, long dflt)
-{
-	struct json_object *v;
-	long n;
-
-	if (!json_object_object_get_ex(o, key, &v))
-		return dflt;
-	if (json_object_is_type(v, json_type_int))
-		n = (long)json_object_get_int64(v);
-	else if (json_object_is_type(v, json_type_string))
-		n = strtol(json_object_get_string(v), NULL, 10);
-	else
-		return dflt;
-	return n > 0 && n < 86400 ? n : dflt;
-}
-
 static int
-parse_device_auth(const char *body, size_t len, struct device_auth *da)
-{
-	struct json_object *o, *v;
-	int r = OA2_ERR_PARSE;
-
-	o = oa2_json_parse(body, len, 16);
-	if (o == NULL || !json_object_is_type(o, json_type_object))
-		goto out;
-	if (!json_object_object_get_ex(o, "device_code", &v) ||
-	    !json_object_is_type(v, json_type_string) ||
-	    oa2_token_check(json_object_get_string(v),
-		(size_t)json_object_get_string_len(v)) != 0)
-		goto out;
-	if ((r = oa2_buf_append(&da->device_code, json_object_get_string(v),
-		 (size_t)json_object_get_string_len(v))) != 0)
-		goto out;
-	copy_member(o, "user_code", da->user_code, sizeof(da->user_code));
-	copy_member(o, "verification_uri", da->uri, sizeof(da->uri));
-	if (da->uri[0] == '\0') /* Microsoft's older v1 endpoint */
-		copy_member(o, "verification_url", da->uri, sizeof(da->uri));
-	copy_member(o, "verification_uri_complete", da->uri_complete,
-	    sizeof(da->uri_complete));
-	copy_member(o, "message", da->message, sizeof(da->message));
-	da->interval = int_member(o, "interval", DEVICE_INTERVAL_DEFAULT);
-	da->expires_in = int_member(o, "expires_in", 900);
-	r = da->user_code[0] != '\0' && da->uri[0] != '\0' ? 0 : OA2_ERR_PARSE;
-out:
-	oa2_json_free(o);
-	return r;
-}
-
-static int
-device_start(const struct account *acct, struct device_auth *da)
+device_start(const struct account *acct, struct oa2_device_response *da)
 {
 	struct oa2_http h = {0};
 	struct oa2_buf form, body;
-	char err[768];
+	char err[768], retry_after[OA2_RETRY_AFTER_MAX];
 	long status = 0;
 	int r;
 
+	h.retry_after = retry_after;
 	oa2_buf_init(&form, 16384);
 	oa2_buf_init(&body, OA2_HTTP_BODY_MAX);
 	if ((r = client_auth(acct, acct->device_endpoint, &form, &h)) != 0)
@@ -331,12 +258,14 @@ device_start(const struct account *acct, struct device_auth *da)
 		oa2_token_response_init(&tr);
 		(void)oa2_token_response_parse(
 		    oa2_buf_str(&body), body.len, status, &tr);
-		r = oa2_explain(&tr, acct->name, msg, sizeof(msg));
+		memcpy(tr.retry_after, retry_after, sizeof(tr.retry_after));
+		r = oa2_explain(&tr, acct->name, 0, msg, sizeof(msg));
 		say("%s", msg);
 		oa2_token_response_free(&tr);
 		goto out;
 	}
-	if ((r = parse_device_auth(oa2_buf_str(&body), body.len, da)) != 0)
+	r = oa2_device_response_parse(oa2_buf_str(&body), body.len, da);
+	if (r != 0)
 		say("account %s: the device authorization answer from %s is "
 		    "unusable",
 		    acct->name, acct->device_endpoint);
@@ -350,14 +279,13 @@ static int
 login_device(struct account *acct, int timeout)
 {
 	struct oa2_token_response tr;
-	struct device_auth da;
+	struct oa2_device_response da;
 	struct oa2_buf form;
 	struct timespec pause;
 	time_t deadline, expiry;
 	int r;
 
-	memset(&da, 0, sizeof(da));
-	oa2_buf_init(&da.device_code, OA2_TOKEN_MAX);
+	oa2_device_response_init(&da);
 	oa2_buf_init(&form, 65536);
 	oa2_token_response_init(&tr);
 	if (acct->device_endpoint[0] == '\0') {
@@ -420,7 +348,7 @@ login_device(struct account *acct, int timeout)
 		{
 			char msg[1024];
 			r = tr.error[0]
-			    ? oa2_explain(&tr, acct->name, msg, sizeof(msg))
+			    ? oa2_explain(&tr, acct->name, 0, msg, sizeof(msg))
 			    : r;
 			if (tr.error[0])
 				say("%s", msg);
@@ -431,7 +359,7 @@ login_device(struct account *acct, int timeout)
 		goto out;
 	report_login(acct, &tr, expiry);
 out:
-	oa2_buf_free(&da.device_code);
+	oa2_device_response_free(&da);
 	oa2_buf_free(&form);
 	oa2_token_response_free(&tr);
 	return r;

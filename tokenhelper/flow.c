@@ -66,12 +66,13 @@ token_post(const struct account *acct, struct oa2_buf *form,
 {
 	struct oa2_http h = {0};
 	struct oa2_buf body;
-	char err[768], msg[1024];
+	char err[768], msg[1024], retry_after[OA2_RETRY_AFTER_MAX];
 	long status = 0;
 	int r;
 
 	if ((r = client_auth(acct, acct->token_endpoint, form, &h)) != 0)
 		return r;
+	h.retry_after = retry_after;
 	oa2_buf_init(&body, OA2_HTTP_BODY_MAX);
 	verbose("account %s: POST %s (client auth %s)", acct->name,
 	    acct->token_endpoint,
@@ -90,10 +91,12 @@ token_post(const struct account *acct, struct oa2_buf *form,
 	verbose("account %s: HTTP %ld, %u bytes", acct->name, status,
 	    (unsigned)body.len);
 	r = oa2_token_response_parse(oa2_buf_str(&body), body.len, status, tr);
+	memcpy(tr->retry_after, retry_after, sizeof(tr->retry_after));
 	if (r == OA2_ERR_PROVIDER && quiet) {
 		verbose("account %s: %s", acct->name, tr->error);
 	} else if (r == OA2_ERR_PROVIDER) {
-		r = oa2_explain(tr, acct->name, msg, sizeof(msg));
+		r = oa2_explain(tr, acct->name,
+		    acct->flow == FLOW_CLIENT_CREDENTIALS, msg, sizeof(msg));
 		say("%s", msg);
 	} else if (r != 0) {
 		say("account %s: unusable answer from %s (HTTP %ld): %s",

@@ -11,7 +11,8 @@
  * an error answer names its error and holds no token; a parse failure
  * says why and holds no token; every text field is a printable C string;
  * oa2_explain returns a class and one printable line for any result, into
- * a large or a tiny buffer.
+ * a large or a tiny buffer; for an app-only account (client credentials)
+ * never OA2_ERR_AUTH and never "sasl-oauth2 login".
  */
 #include "config.h"
 
@@ -34,7 +35,7 @@ check_explain(const struct oa2_token_response *tr, size_t size)
 	int class;
 
 	memset(msg, 'x', sizeof(msg));
-	class = oa2_explain(tr, "work", msg, sizeof(msg));
+	class = oa2_explain(tr, "work", 0, msg, sizeof(msg));
 	FUZZ_CHECK(class == OA2_ERR_AUTH || class == OA2_ERR_CLIENT ||
 	    class == OA2_ERR_PROVIDER);
 	FUZZ_PRINTABLE(msg);
@@ -43,18 +44,30 @@ check_explain(const struct oa2_token_response *tr, size_t size)
 		FUZZ_CHECK(strstr(msg, ": sasl-oauth2 login work ") != NULL);
 
 	memset(tiny, 'x', sizeof(tiny));
-	FUZZ_CHECK(oa2_explain(tr, "work", tiny, tinysz) == class);
+	FUZZ_CHECK(oa2_explain(tr, "work", 0, tiny, tinysz) == class);
 	FUZZ_CHECK(memchr(tiny, '\0', tinysz) != NULL);
 	FUZZ_CHECK(strncmp(tiny, msg, tinysz - 1) == 0);
 	FUZZ_CHECK(tinysz == sizeof(tiny) || tiny[tinysz] == 'x');
+
+	/* An app-only account is never told to log in. */
+	memset(msg, 'x', sizeof(msg));
+	class = oa2_explain(tr, "work", 1, msg, sizeof(msg));
+	FUZZ_CHECK(class == OA2_ERR_CLIENT || class == OA2_ERR_PROVIDER);
+	FUZZ_PRINTABLE(msg);
+	FUZZ_CHECK(strncmp(msg, "account work: ", 14) == 0);
+	FUZZ_CHECK(strstr(msg, "sasl-oauth2 login") == NULL);
 }
 
 static void
 check_one(
     const char *body, size_t size, long status, struct oa2_token_response *tr)
 {
-	int rc = oa2_token_response_parse(body, size, status, tr);
-	int ok_status = status >= 200 && status <= 299;
+	int rc, ok_status = status >= 200 && status <= 299;
+
+	/* the caller's to set after each parse, from the HTTP layer */
+	memcpy(tr->retry_after, "120", 4);
+	rc = oa2_token_response_parse(body, size, status, tr);
+	FUZZ_CHECK(tr->retry_after[0] == '\0');
 
 	FUZZ_CHECK(rc == 0 || rc == OA2_ERR_PROVIDER || rc == OA2_ERR_PARSE);
 	FUZZ_PRINTABLE(tr->token_type);

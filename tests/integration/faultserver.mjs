@@ -18,6 +18,9 @@
 //                   6749 code: only the HTTP status says "try later")
 //   e429            429, Retry-After: 120, plain-text body
 //   e429json        429, Retry-After: 120, {"error":"too_many_requests"}
+//   e429junk        429, a Retry-After that is neither a number nor a date
+//   e503date        503, Retry-After: an HTTP-date 2 minutes ahead,
+//                   {"error":"temporarily_unavailable"}
 //   badjson         200 with an HTML page (a captive portal, say)
 //   truncated       200, a JSON object cut in the middle (complete HTTP)
 //   cut             200, Content-Length promises more, then the connection
@@ -130,6 +133,10 @@ const faults = {
   e429: (res) => text(res, 429, 'Too Many Requests\n', 'text/plain', { 'retry-after': '120' }),
   e429json: (res) => json(res, 429, { error: 'too_many_requests', error_description: 'slow down' },
     { 'retry-after': '120' }),
+  e429junk: (res) => text(res, 429, 'Too Many Requests\n', 'text/plain',
+    { 'retry-after': 'soon; see https://status.example/?q=<b>x</b>' }),
+  e503date: (res) => json(res, 503, { error: 'temporarily_unavailable' },
+    { 'retry-after': new Date(Date.now() + 120000).toUTCString() }),
   badjson: (res) => text(res, 200, '<html><body>Please sign in to the hotel Wi-Fi</body></html>\n'),
   truncated: (res) => text(res, 200, '{"access_token":"fault-trunc","token_type":"Bea', 'application/json'),
   cut: (res, req) => {

@@ -6,8 +6,11 @@
 # store file the test writes.  For each fault: exactly one sentence on
 # stderr, in the "sasl-oauth2: account X: ..." form, that carries the
 # expected keyword and no secret; the right exit code (75 try later for
-# network trouble, 5xx, 429 and garbage; 77 for invalid_grant; 78 for
-# invalid_client); nothing on stdout; nothing cached in the keyring; one
+# network trouble, 5xx, 429 and garbage; 77 for invalid_grant, but 78 and
+# a sentence about the app's credentials for client credentials, which
+# have nobody to log in; 78 for invalid_client); the wait a 429 or 503 asks for (Retry-After, seconds or
+# an HTTP-date) quoted, and an unusable one left out; nothing on stdout;
+# nothing cached in the keyring; one
 # request per run (no retry storm); a bounded time; and the stored refresh
 # token byte-identical afterwards.  All cases run at once, so the two that
 # wait out the helper's 30 s total timeout (hang, slow) cost 30 s, not 2 min.
@@ -63,7 +66,8 @@ closed_port=$(it_free_port)
 it_log "fault servers: $FS_URL_plain, $FS_URL_tls; refused: 127.0.0.1:$closed_port"
 
 # --- the matrix -------------------------------------------------------------
-# case;endpoint base;exit;keyword (grep -i -E);max seconds
+# case;endpoint base;exit;keyword (grep -i -E);max seconds[;exit;keyword of
+# the client credentials account, where it differs]
 CASES=$(cat <<EOF
 refused;http://127.0.0.1:$closed_port/refused;75;cannot reach.*(connect|refused);$QUICK_MAX
 hang;$FS_URL_plain/hang;75;no answer.*in time;$TIMEOUT_MAX
@@ -71,8 +75,10 @@ slow;$FS_URL_plain/slow;75;no answer.*in time;$TIMEOUT_MAX
 e500;$FS_URL_plain/e500;75;try again later;$QUICK_MAX
 e500json;$FS_URL_plain/e500json;75;try again later;$QUICK_MAX
 e503json;$FS_URL_plain/e503json;75;try again later;$QUICK_MAX
-e429;$FS_URL_plain/e429;75;try again later;$QUICK_MAX
-e429json;$FS_URL_plain/e429json;75;try again later;$QUICK_MAX
+e429;$FS_URL_plain/e429;75;try again later. the provider asks to wait 120 s;$QUICK_MAX
+e429json;$FS_URL_plain/e429json;75;try again later. the provider asks to wait 120 s;$QUICK_MAX
+e429junk;$FS_URL_plain/e429junk;75;try again later \(provider said: http_429\);$QUICK_MAX
+e503date;$FS_URL_plain/e503date;75;try again later. the provider asks to wait until [A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT \(;$QUICK_MAX
 badjson;$FS_URL_plain/badjson;75;not a JSON object;$QUICK_MAX
 truncated;$FS_URL_plain/truncated;75;not a JSON object;$QUICK_MAX
 empty;$FS_URL_plain/empty;75;not a JSON object;$QUICK_MAX
@@ -83,8 +89,8 @@ noat;$FS_URL_plain/noat;75;no access_token;$QUICK_MAX
 notype;$FS_URL_plain/notype;75;token_type.*missing.*Bearer;$QUICK_MAX
 wrongtype;$FS_URL_plain/wrongtype;75;token_type.*mac.*not Bearer;$QUICK_MAX
 badtoken;$FS_URL_plain/badtoken;75;not a valid bearer token;$QUICK_MAX
-invalid_grant;$FS_URL_plain/invalid_grant;77;log in again;$QUICK_MAX
-invalid_client;$FS_URL_plain/invalid_client;78;check.*client_id;$QUICK_MAX
+invalid_grant;$FS_URL_plain/invalid_grant;77;log in again;$QUICK_MAX;78;refused the app's credentials. check the app registration, its client secret .client_secret_file. or certificate
+invalid_client;$FS_URL_plain/invalid_client;78;check.*client_id;$QUICK_MAX;78;did not accept the app. check client_id and tenant, the client secret
 tls_untrusted;$FS_URL_tls/ok;75;certificate;$QUICK_MAX
 EOF
 )
@@ -190,6 +196,11 @@ check_one()
 	*) bad "$a: not in the 'sasl-oauth2: account $a: ...' form: $err" ;;
 	esac
 	grep -qiE -- "$kw" <<<"$err" || bad "$a: no /$kw/ in: $err"
+	# an app-only account has nobody who could log in
+	case $a in
+	cc-*) ! grep -qiE 'log in|sasl-oauth2 login' <<<"$err" ||
+	    bad "$a: an app-only account is told to log in: $err" ;;
+	esac
 	local -a secrets=(-e "$client_secret")
 	[ -z "$(store_rt "$a")" ] || secrets+=(-e "$(store_rt "$a")")
 	! grep -qF "${secrets[@]}" <<<"$err" || bad "$a: a secret is in the message"
@@ -204,8 +215,8 @@ store_rt() # ACCOUNT: the refresh token in the saved copy of its store file
 }
 
 : >"$IT_DIR/matrix.txt"
-while IFS=";" read -r c _ want kw max; do
-	check_one "cc-$c" "$want" "$kw" "$max"
+while IFS=";" read -r c _ want kw max ccwant cckw; do
+	check_one "cc-$c" "${ccwant:-$want}" "${cckw:-$kw}" "$max"
 	check_one "rt-$c" "$want" "$kw" "$max"
 	cmp -s "$IT_DIR/before.rt-$c.json" "$store/rt-$c.json" ||
 	    bad "rt-$c: the stored refresh token changed after a failure"

@@ -15,7 +15,8 @@
 #   3. refresh --all as postfix, flush: the deferred mail goes out;
 #   4. the systemd units of packaging/ pass "systemd-analyze verify" (when
 #      systemd-analyze exists), and the refresher's command line there is
-#      the one step 3 ran.
+#      the one step 3 ran, with the helper where "make install" puts it
+#      (the service is built from its .in with the configured bindir).
 . "$(dirname "$0")/lib.sh"
 
 it_require_root
@@ -178,19 +179,27 @@ it_log "refresh --all as postfix outside the jail: the deferred mail went out"
 postfix_stop
 
 # --- 4. the systemd units ------------------------------------------------------
+# The service is made by "make" from its .in, with the configured bindir
+# (make check passes it as $bindir); the timer is as written.
 units=$IT_SRCDIR/packaging
-for f in sasl-oauth2-refresh@.service sasl-oauth2-refresh@.timer; do
-	[ -f "$units/$f" ] || it_fail "packaging/$f is missing"
-done
-grep -q '^ExecStart=.*sasl-oauth2 refresh --all$' "$units/sasl-oauth2-refresh@.service" ||
+service=$IT_BUILDDIR/packaging/sasl-oauth2-refresh@.service
+[ -f "$service" ] || it_fail "packaging/sasl-oauth2-refresh@.service was not built"
+[ -f "$units/sasl-oauth2-refresh@.timer" ] || it_fail "packaging/sasl-oauth2-refresh@.timer is missing"
+grep -q '^ExecStart=.*sasl-oauth2 refresh --all$' "$service" ||
     it_fail "the service does not run 'sasl-oauth2 refresh --all'"
+! grep -n '@[a-z_]*@' "$service" || it_fail "the service still has a placeholder"
+if [ -n "${bindir:-}" ]; then
+	grep -qxF "ExecStart=$bindir/sasl-oauth2 refresh --all" "$service" ||
+	    it_fail "the service does not run the helper from bindir $bindir: $(grep '^ExecStart=' "$service")"
+	it_log "the service runs $bindir/sasl-oauth2"
+fi
 if command -v systemd-analyze >/dev/null 2>&1; then
 	# verify needs the ExecStart binary: point it at the built helper,
 	# and instantiate the template for postfix.
 	vd=$IT_DIR/units
 	mkdir -p "$vd"
 	sed "s|^ExecStart=[^ ]*sasl-oauth2 |ExecStart=$IT_HELPER |" \
-	    "$units/sasl-oauth2-refresh@.service" >"$vd/sasl-oauth2-refresh@.service"
+	    "$service" >"$vd/sasl-oauth2-refresh@.service"
 	cp "$units/sasl-oauth2-refresh@.timer" "$vd/"
 	ln -sf sasl-oauth2-refresh@.service "$vd/sasl-oauth2-refresh@postfix.service"
 	ln -sf sasl-oauth2-refresh@.timer "$vd/sasl-oauth2-refresh@postfix.timer"

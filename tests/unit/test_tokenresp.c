@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -149,12 +150,132 @@ test_explain(void **state)
 		    oa2_token_response_parse(cases[i].body,
 			strlen(cases[i].body), cases[i].status, &tr),
 		    OA2_ERR_PROVIDER);
-		assert_int_equal(
-		    oa2_explain(&tr, "work", msg, sizeof(msg)), cases[i].class);
+		assert_int_equal(oa2_explain(&tr, "work", 0, msg, sizeof(msg)),
+		    cases[i].class);
 		if (strstr(msg, cases[i].needle) == NULL)
 			fail_msg("case %zu: '%s' lacks '%s'", i, msg,
 			    cases[i].needle);
 		assert_non_null(strstr(msg, "account work: "));
+	}
+	oa2_token_response_free(&tr);
+}
+
+/* App-only accounts (client credentials) have nobody to log in: the
+ * refusals that send a user to "sasl-oauth2 login" point at the app. */
+static void
+test_explain_app_only(void **state)
+{
+	static const struct {
+		const char *body;
+		long status;
+		int class;
+		const char *needle;
+	} cases[] = {
+	    {"{\"error\":\"invalid_grant\"}", 400, OA2_ERR_CLIENT,
+		"check the app registration, its client secret "
+		"(client_secret_file) or certificate"},
+	    /* Microsoft: a refresh-token AADSTS code says nothing here */
+	    {"{\"error\":\"invalid_grant\",\"error_codes\":[700082]}", 400,
+		OA2_ERR_CLIENT, "client secret or certificate, and tenant"},
+	    /* Google's "expired or revoked" is about refresh tokens too */
+	    {"{\"error\":\"invalid_grant\",\"error_description\":\"Token "
+	     "has been expired or revoked.\"}",
+		400, OA2_ERR_CLIENT, "check the app registration"},
+	    {"{\"error\":\"invalid_client\"}", 401, OA2_ERR_CLIENT,
+		"certificate registered with the app"},
+	    {"{\"error\":\"access_denied\"}", 400, OA2_ERR_CLIENT,
+		"admin granted consent"},
+	    {"{\"error\":\"invalid_grant\",\"error_description\":"
+	     "\"AADSTS53003: Access has been blocked by Conditional Access "
+	     "policies.\"}",
+		400, OA2_ERR_CLIENT, "policy applies to the app"},
+	    {"{\"error\":\"expired_token\"}", 400, OA2_ERR_CLIENT,
+		"refused the app's sign-in"},
+	    /* what is no login matter reads the same as for any account */
+	    {"{\"error\":\"invalid_client\",\"error_description\":"
+	     "\"AADSTS7000222: The provided client secret keys are "
+	     "expired.\"}",
+		401, OA2_ERR_CLIENT, "the client secret has expired"},
+	    {"{\"error\":\"invalid_request\",\"error_description\":"
+	     "\"AADSTS9001023: tenant\"}",
+		400, OA2_ERR_CLIENT, "tenant-specific endpoint"},
+	    {"{\"error\":\"temporarily_unavailable\"}", 503, OA2_ERR_PROVIDER,
+		"try again later"},
+	};
+	struct oa2_token_response tr;
+	char msg[1024];
+	size_t i;
+
+	oa2_token_response_init(&tr);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(
+		    oa2_token_response_parse(cases[i].body,
+			strlen(cases[i].body), cases[i].status, &tr),
+		    OA2_ERR_PROVIDER);
+		assert_int_equal(oa2_explain(&tr, "relay", 1, msg, sizeof(msg)),
+		    cases[i].class);
+		if (strstr(msg, cases[i].needle) == NULL)
+			fail_msg("case %zu: '%s' lacks '%s'", i, msg,
+			    cases[i].needle);
+		if (strstr(msg, "log in") != NULL ||
+		    strstr(msg, "sasl-oauth2 login") != NULL)
+			fail_msg(
+			    "case %zu: '%s' asks an app to log in", i, msg);
+		assert_non_null(strstr(msg, "account relay: "));
+	}
+	oa2_token_response_free(&tr);
+}
+
+/* Retry-After (cleaned by http.c) reaches the sentence when the provider
+ * says "try later", and only then. */
+static void
+test_explain_retry_after(void **state)
+{
+	static const struct {
+		const char *body;
+		long status;
+		const char *retry_after;
+		int class;
+		const char *needle; /* NULL: no "asks to wait" at all */
+	} cases[] = {
+	    {"Too Many Requests", 429, "120", OA2_ERR_PROVIDER,
+		"try again later; the provider asks to wait 120 s (provider "
+		"said: http_429)"},
+	    {"{\"error\":\"too_many_requests\"}", 429, "7", OA2_ERR_PROVIDER,
+		"the provider asks to wait 7 s"},
+	    {"{\"error\":\"temporarily_unavailable\"}", 503,
+		"Wed, 21 Oct 2015 07:28:00 GMT", OA2_ERR_PROVIDER,
+		"the provider asks to wait until Wed, 21 Oct 2015 07:28:00 "
+		"GMT"},
+	    {"{\"error\":\"service_unavailable\"}", 503, "0", OA2_ERR_PROVIDER,
+		"wait 0 s"},
+	    {"busy", 429, "", OA2_ERR_PROVIDER, NULL},
+	    /* not a "try later" answer: Retry-After means nothing there */
+	    {"{\"error\":\"invalid_grant\"}", 400, "120", OA2_ERR_AUTH, NULL},
+	    {"{\"error\":\"invalid_client\"}", 401, "120", OA2_ERR_CLIENT,
+		NULL},
+	};
+	struct oa2_token_response tr;
+	char msg[1024];
+	size_t i;
+
+	oa2_token_response_init(&tr);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(
+		    oa2_token_response_parse(cases[i].body,
+			strlen(cases[i].body), cases[i].status, &tr),
+		    OA2_ERR_PROVIDER);
+		assert_string_equal(tr.retry_after, "");
+		snprintf(tr.retry_after, sizeof(tr.retry_after), "%s",
+		    cases[i].retry_after);
+		assert_int_equal(oa2_explain(&tr, "work", 0, msg, sizeof(msg)),
+		    cases[i].class);
+		if (cases[i].needle != NULL &&
+		    strstr(msg, cases[i].needle) == NULL)
+			fail_msg("case %zu: '%s' lacks '%s'", i, msg,
+			    cases[i].needle);
+		if (cases[i].needle == NULL && strstr(msg, "wait") != NULL)
+			fail_msg("case %zu: '%s' asks to wait", i, msg);
 	}
 	oa2_token_response_free(&tr);
 }
@@ -166,6 +287,8 @@ main(void)
 	    cmocka_unit_test(test_parse),
 	    cmocka_unit_test(test_parse_depth),
 	    cmocka_unit_test(test_explain),
+	    cmocka_unit_test(test_explain_app_only),
+	    cmocka_unit_test(test_explain_retry_after),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

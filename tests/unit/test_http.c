@@ -1,0 +1,109 @@
+/*
+ * test_http.c: what of an HTTP answer's headers may reach the user: the
+ * Retry-After value (RFC 9110 10.2.3), a number or an HTTP-date, nothing
+ * else.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "err.h"
+#include "http.h"
+
+static void
+test_retry_after(void **state)
+{
+	static const struct {
+		const char *value;
+		int rc;
+		const char *want;
+	} cases[] = {
+	    {"120", 0, "120"},
+	    {" \t120 \t", 0, "120"},
+	    {"0", 0, "0"},
+	    {"000120", 0, "120"},
+	    {"00000000000000000000005", 0, "5"},
+	    {"999999999", 0, "999999999"},
+	    {"1000000000", OA2_ERR_PARSE, ""},
+	    {"99999999999999999999999", OA2_ERR_PARSE, ""},
+	    {"-1", OA2_ERR_PARSE, ""},
+	    {"+5", OA2_ERR_PARSE, ""},
+	    {"12a", OA2_ERR_PARSE, ""},
+	    {"1.5", OA2_ERR_PARSE, ""},
+	    {"", OA2_ERR_PARSE, ""},
+	    {"   ", OA2_ERR_PARSE, ""},
+	    /* RFC 9110 5.6.7: IMF-fixdate, then the two obsolete forms */
+	    {"Wed, 21 Oct 2015 07:28:00 GMT", 0,
+		"Wed, 21 Oct 2015 07:28:00 GMT"},
+	    {" Sun, 06 Nov 1994 08:49:37 GMT ", 0,
+		"Sun, 06 Nov 1994 08:49:37 GMT"},
+	    {"Sunday, 06-Nov-94 08:49:37 GMT", 0,
+		"Sunday, 06-Nov-94 08:49:37 GMT"},
+	    {"Sun Nov  6 08:49:37 1994", 0, "Sun Nov  6 08:49:37 1994"},
+	    /* words, and text smuggled after a date */
+	    {"tomorrow", OA2_ERR_PARSE, ""},
+	    {"120 s", OA2_ERR_PARSE, ""},
+	    {"soon, please", OA2_ERR_PARSE, ""},
+	    {"Wed, 21 Oct 2015 07:28:00 GMT; token=abc", OA2_ERR_PARSE, ""},
+	    {"Wed, 21 Oct 2015 07:28:00 GMT\r\nX: y", OA2_ERR_PARSE, ""},
+	    {"Wed, 21 Oct 2015 07:28:00 GMT\x1b"
+	     "[2J",
+		OA2_ERR_PARSE, ""},
+	    {"Wed, 21 Oct 2015 07:28:00 GMT Wed, 21 Oct 2015", OA2_ERR_PARSE,
+		""},
+	    {"<script>alert(1)</script>", OA2_ERR_PARSE, ""},
+	    {"Wed,\xc2\xa0"
+	     "21 Oct 2015 07:28:00 GMT",
+		OA2_ERR_PARSE, ""},
+	};
+	char out[OA2_RETRY_AFTER_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(out, 'x', sizeof(out));
+		if (oa2_retry_after_clean(cases[i].value, out, sizeof(out)) !=
+		    cases[i].rc)
+			fail_msg("case %zu ('%s'): rc %d", i, cases[i].value,
+			    oa2_retry_after_clean(
+				cases[i].value, out, sizeof(out)));
+		assert_string_equal(out, cases[i].want);
+	}
+}
+
+/* Too small an output is a refusal with "" there, never a cut value. */
+static void
+test_retry_after_small(void **state)
+{
+	char out[8];
+
+	memset(out, 'x', sizeof(out));
+	assert_int_equal(oa2_retry_after_clean("1234567", out, 8), 0);
+	assert_string_equal(out, "1234567");
+	assert_int_equal(
+	    oa2_retry_after_clean("12345678", out, 8), OA2_ERR_PARSE);
+	assert_string_equal(out, "");
+	assert_int_equal(
+	    oa2_retry_after_clean("Wed, 21 Oct 2015 07:28:00 GMT", out, 8),
+	    OA2_ERR_PARSE);
+	assert_string_equal(out, "");
+	assert_int_equal(oa2_retry_after_clean(NULL, out, 8), OA2_ERR_PARSE);
+	assert_string_equal(out, "");
+	assert_int_equal(oa2_retry_after_clean("1", out, 0), OA2_ERR_PARSE);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_retry_after),
+	    cmocka_unit_test(test_retry_after_small),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
