@@ -75,9 +75,9 @@ _dovecot_make_certs()
 # per mail transaction under $SINK_DIR.
 sink_start()
 {
-	local pid
+	local pid picked=0 attempt
 	it_require /usr/sbin/smtp-sink
-	: "${SINK_PORT:=$(_dovecot_distinct_port "${IMAP_PORT:-}" "${IMAPS_PORT:-}" "${SUBMISSION_PORT:-}" "${IDP_PORT:-}")}"
+	[ -n "${SINK_PORT:-}" ] || picked=1
 	local -a sink_user=()
 	SINK_DIR="$IT_DIR/sink"
 	mkdir -p "$SINK_DIR"
@@ -86,15 +86,33 @@ sink_start()
 		chown "$DOVECOT_MAIL_USER:" "$SINK_DIR"
 		sink_user=(-u "$DOVECOT_MAIL_USER")
 	fi
-	# one file per mail transaction, named <time>.<random hex>
-	/usr/sbin/smtp-sink "${sink_user[@]}" -a -h sink.example.test \
-	    -d "$SINK_DIR/%Y%m%d%H%M%S." \
-	    "127.0.0.1:$SINK_PORT" 64 >"$IT_DIR/log/sink.log" 2>&1 </dev/null &
-	pid=$!
-	it_track "$pid"
-	SINK_PID=$pid
-	export SINK_PORT SINK_DIR SINK_PID
-	it_wait_port "$SINK_PORT" 10
+	# A free port can be taken by a parallel test before the sink binds
+	# it (and then the port answers, but not for us): smtp-sink exits at
+	# once when bind fails, so pick another port and start again.
+	for attempt in 1 2 3 4 5; do
+		[ $picked = 0 ] ||
+		    SINK_PORT=$(_dovecot_distinct_port "${IMAP_PORT:-}" \
+			"${IMAPS_PORT:-}" "${SUBMISSION_PORT:-}" "${IDP_PORT:-}")
+		# one file per mail transaction, named <time>.<random hex>
+		/usr/sbin/smtp-sink "${sink_user[@]}" -a -h sink.example.test \
+		    -d "$SINK_DIR/%Y%m%d%H%M%S." \
+		    "127.0.0.1:$SINK_PORT" 64 >"$IT_DIR/log/sink.log" 2>&1 </dev/null &
+		pid=$!
+		it_track "$pid"
+		it_wait_port "$SINK_PORT" 10
+		# (a fatal smtp-sink lingers a moment: ask its log too)
+		sleep 0.2
+		if it_alive "$pid" && ! grep -q "fatal" "$IT_DIR/log/sink.log"; then
+			SINK_PID=$pid
+			export SINK_PORT SINK_DIR SINK_PID
+			return 0
+		fi
+		grep -q "in use" "$IT_DIR/log/sink.log" && [ $picked = 1 ] ||
+		    it_fail "smtp-sink exited at start: $(tail -n 3 "$IT_DIR/log/sink.log")"
+		kill "$pid" 2>/dev/null || true
+		it_log "sink port $SINK_PORT was taken (attempt $attempt); another"
+	done
+	it_fail "smtp-sink found no free port in 5 attempts"
 }
 
 # sink_count: how many messages the sink holds.
@@ -241,7 +259,7 @@ _dovecot_wait_ready()
 {
 	local pid=$1 secs=$2 from=${3:-0} p up
 	for _ in $(seq 1 $((secs * 10))); do
-		if ! kill -0 "$pid" 2>/dev/null; then
+		if ! it_alive "$pid"; then
 			# A parallel test took one of our free ports first.
 			tail -n +"$((from + 1))" "$IT_DIR/log/dovecot.log" |
 			    grep -q "Address already in use" && return 2

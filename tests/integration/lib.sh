@@ -131,6 +131,15 @@ it_free_port()
 	it_fail "no free port found"
 }
 
+# it_alive PID: PID runs (kill -0 also succeeds for a child that exited
+# and is not reaped yet, which is how a daemon that failed to bind looks).
+it_alive()
+{
+	local st
+	st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
 # it_wait_port PORT [SECONDS]: wait until something listens on 127.0.0.1:PORT.
 it_wait_port()
 {
