@@ -228,21 +228,25 @@ out:
  * default 30), the connect phase at most 10 of them.  For callers with a
  * shorter deadline of their own (the plugin's helper timeout) and tests.
  */
-static long
-total_timeout_ms(const struct oa2_http *h)
+long
+oa2_http_timeout_ms(void)
 {
 	const char *v = getenv("SASL_OAUTH2_HTTP_TIMEOUT");
 	char *end;
 	long s;
 
-	if (h->timeout_ms > 0)
-		return h->timeout_ms;
 	if (v != NULL && *v != '\0') {
 		s = strtol(v, &end, 10);
 		if (*end == '\0' && s >= 1 && s <= 300)
 			return s * 1000;
 	}
 	return 30000L;
+}
+
+static long
+total_timeout_ms(const struct oa2_http *h)
+{
+	return h->timeout_ms > 0 ? h->timeout_ms : oa2_http_timeout_ms();
 }
 
 /* One request: a POST of form, or a GET when form is NULL. */

@@ -48,6 +48,10 @@ int oa2_http_get(const struct oa2_http *h, const char *url, long *status,
  * "" for anything else.  The value is the server's and untrusted. */
 int oa2_retry_after_clean(const char *value, char *out, size_t outsz);
 
+/* How long one request may take, in ms: SASL_OAUTH2_HTTP_TIMEOUT seconds
+ * (1 to 300) or 30 s; a struct oa2_http's timeout_ms overrides it. */
+long oa2_http_timeout_ms(void);
+
 /* 0 if url is https, or http to a loopback address. */
 int oa2_url_allowed(const char *url, char *err, size_t errsz);
 

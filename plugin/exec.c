@@ -49,7 +49,7 @@ now_ms(void)
 }
 
 static void
-build_env(char **envp, char *path, char *http_timeout)
+build_env(char **envp, char *path, char *http_timeout, char *deadline)
 {
 	size_t i, n = 0;
 	extern char **environ;
@@ -57,6 +57,7 @@ build_env(char **envp, char *path, char *http_timeout)
 
 	envp[n++] = path;
 	envp[n++] = http_timeout;
+	envp[n++] = deadline;
 	for (i = 0; env_allow[i] != NULL; i++) {
 		size_t kl = strlen(env_allow[i]);
 		for (e = environ; e != NULL && *e != NULL; e++) {
@@ -75,7 +76,7 @@ spawn(const char *helper, const char *mailbox, int timeout_ms, int out_fd,
     int err_fd, pid_t *pid)
 {
 	char path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
-	char http_timeout[64];
+	char http_timeout[64], deadline[64];
 	char *argv[] = {
 	    (char *)helper, "token", "--user", (char *)mailbox, NULL};
 	char *envp[ENV_MAX];
@@ -90,7 +91,13 @@ spawn(const char *helper, const char *mailbox, int timeout_ms, int out_fd,
 	snprintf(http_timeout, sizeof(http_timeout),
 	    "SASL_OAUTH2_HTTP_TIMEOUT=%d",
 	    timeout_ms / 1000 > 4 ? (timeout_ms / 1000 - 2) / 2 : 1);
-	build_env(envp, path, http_timeout);
+	/* When we kill it (CLOCK_MONOTONIC, ms): time spent waiting for the
+	 * account's lock is gone from the helper's budget, and a refresh it
+	 * starts but cannot finish before then would lose a rotated refresh
+	 * token, so it must know. */
+	snprintf(deadline, sizeof(deadline), "SASL_OAUTH2_DEADLINE=%lld",
+	    now_ms() + timeout_ms);
+	build_env(envp, path, http_timeout, deadline);
 	sigemptyset(&none);
 	sigfillset(&all);
 	if ((r = posix_spawn_file_actions_init(&fa)) != 0)

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -384,22 +385,33 @@ on_lock_alarm(int sig)
 static int
 lock_wait(int fd, int op, int timeout_s)
 {
-	struct itimerval t = {{1, 0}, {timeout_s, 0}}, off = {{0, 0}, {0, 0}};
+	struct itimerval t = {{1, 0}, {0, 0}}, off = {{0, 0}, {0, 0}};
+	long long left = deadline_left_ms();
 	struct sigaction sa, old;
+	sigset_t alrm, mask;
 	int r = 0;
 
 	if (flock(fd, op | LOCK_NB) == 0)
 		return 0;
 	if (errno != EWOULDBLOCK)
 		return OA2_ERR_IO;
+	/* Give up a second before the caller kills us, so that its log
+	 * gets our sentence rather than a killed helper. */
+	if (left < LLONG_MAX && (left - 1000) / 1000 < timeout_s)
+		timeout_s = (int)((left - 1000) / 1000);
 	if (timeout_s <= 0)
 		return OA2_ERR_TIMEOUT;
+	t.it_value.tv_sec = timeout_s;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_lock_alarm;
 	sigemptyset(&sa.sa_mask);
-	lock_timed_out = 0;
 	if (sigaction(SIGALRM, &sa, &old) < 0)
 		return OA2_ERR_IO;
+	/* A caller may have left SIGALRM blocked (the mask survives exec). */
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	(void)sigprocmask(SIG_UNBLOCK, &alrm, &mask);
+	lock_timed_out = 0; /* a pending one just ran */
 	if (setitimer(ITIMER_REAL, &t, NULL) < 0)
 		r = OA2_ERR_IO;
 	while (r == 0 && flock(fd, op) < 0) {
@@ -409,6 +421,7 @@ lock_wait(int fd, int op, int timeout_s)
 			r = OA2_ERR_TIMEOUT;
 	}
 	(void)setitimer(ITIMER_REAL, &off, NULL);
+	(void)sigprocmask(SIG_SETMASK, &mask, NULL);
 	(void)sigaction(SIGALRM, &old, NULL);
 	return r;
 }

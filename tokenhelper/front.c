@@ -91,11 +91,11 @@ token_from_cache(int argc, char **argv, int *rc, int *lock)
 	struct account acct;
 	struct oa2_buf tok;
 	char path[1024];
-	time_t expiry = 0, seen;
+	time_t expiry = 0, seen, start;
 	int verbose_asked, exclusive, r = OA2_ERR_NOTFOUND;
 
 	*lock = -1;
-	optind = 1;
+	optind = 0; /* reset: main's getopt_long stopped at the command */
 	if (token_args_parse(argc, argv, &ta) != 0)
 		return 0;
 	verbose_asked = opt.verbose;
@@ -111,6 +111,7 @@ token_from_cache(int argc, char **argv, int *rc, int *lock)
 	r = token_cached(&acct, ta.min_ttl, &tok, &expiry);
 	if (r != 0 && r != OA2_ERR_UNAVAIL) {
 		seen = token_cached_expiry(&acct, &tok);
+		start = time(NULL);
 		*lock =
 		    account_lock_or_wait(acct.name, LOCK_TIMEOUT, &exclusive);
 		if (*lock >= 0)
@@ -118,7 +119,8 @@ token_from_cache(int argc, char **argv, int *rc, int *lock)
 			    &acct, ta.min_ttl, 0, seen, &tok, &expiry);
 		/* The holder left no token (it failed): this caller tries. */
 		if (r != 0 && *lock >= 0 && !exclusive &&
-		    (r = account_lock_upgrade(*lock, LOCK_TIMEOUT)) == 0)
+		    (r = account_lock_upgrade(
+			 *lock, LOCK_TIMEOUT - (int)(time(NULL) - start))) == 0)
 			r = token_cached_after_wait(
 			    &acct, ta.min_ttl, 0, seen, &tok, &expiry);
 		if (r == OA2_ERR_TIMEOUT || *lock == OA2_ERR_TIMEOUT) {

@@ -78,6 +78,12 @@ extern struct options opt;
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void verbose(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The caller's deadline: the plugin kills the helper at the
+ * CLOCK_MONOTONIC millisecond in this variable (plugin/exec.c). */
+#define DEADLINE_ENV "SASL_OAUTH2_DEADLINE"
+/* Milliseconds until then (negative once passed), LLONG_MAX without one. */
+long long deadline_left_ms(void);
+
 /* No core files, no ptrace by other processes of the uid, umask 077. */
 void harden(void);
 

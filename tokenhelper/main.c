@@ -87,7 +87,7 @@ main(int argc, char **argv)
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
-	optind = 1;
+	optind = 0; /* reset, so the command may permute its own options */
 	if (strcmp(cmd, "token") == 0)
 		return cmd_token(argc, argv);
 	if (strcmp(cmd, "login") == 0)

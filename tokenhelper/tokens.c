@@ -21,6 +21,7 @@
 
 #include "err.h"
 #include "helper.h"
+#include "http.h"
 #include "keyring.h"
 #include "store.h"
 #include "tokenresp.h"
@@ -95,6 +96,7 @@ static int
 obtain(struct account *acct, struct oa2_token_response *tr)
 {
 	struct oa2_store_entry e;
+	long long left;
 	char err[512];
 	int r;
 
@@ -120,6 +122,15 @@ obtain(struct account *acct, struct oa2_token_response *tr)
 		 * store is writable now. */
 		say("account %s: %s", acct->name, err);
 		r = OA2_ERR_IO;
+	} else if ((left = deadline_left_ms()) < oa2_http_timeout_ms() + 1000) {
+		/* Killed between the provider's answer and our save, a
+		 * refresh would lose the rotated refresh token: start one
+		 * only with time to finish it (the wait for the lock may
+		 * have used the caller's deadline up). */
+		say("account %s: the caller gives up in %lld ms, too little to "
+		    "finish a refresh safely; try again",
+		    acct->name, left > 0 ? left : 0);
+		r = OA2_ERR_TIMEOUT;
 	} else {
 		r = flow_refresh(acct, e.refresh_token.data, tr);
 		/* No new refresh token: the old one stays valid (the

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -86,6 +88,7 @@ exit_code_for(int err)
 	case OA2_ERR_PROVIDER:
 	case OA2_ERR_PARSE:
 	case OA2_ERR_TOOBIG:
+	case OA2_ERR_UNAVAIL: /* a keyring daemon not running or locked */
 		return EXIT_TEMPFAIL;
 	default:
 		return EXIT_SOFTWARE;
@@ -133,6 +136,24 @@ config_open(struct oa2_config *cfg, char *path, size_t pathsz)
 		return OA2_ERR_CONFIG;
 	}
 	return 0;
+}
+
+long long
+deadline_left_ms(void)
+{
+	const char *v = getenv(DEADLINE_ENV);
+	struct timespec ts;
+	long long d;
+	char *end;
+
+	if (v == NULL || *v == '\0')
+		return LLONG_MAX;
+	errno = 0;
+	d = strtoll(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0' || d <= 0 ||
+	    clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		return LLONG_MAX;
+	return d - ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
 void

@@ -7,7 +7,7 @@
 # helper's.  Against the real IdP, with a client-credentials account.
 . "$(dirname "$0")/lib.sh"
 
-it_require node keyctl readelf timeout flock
+it_require node keyctl readelf timeout flock perl
 it_setup
 idp_start
 it_install_products
@@ -72,6 +72,10 @@ for args in "--format raw app" "--format json app" "--format xoauth2 app" \
 	b=$("$FULL" token $args) || it_fail "full: token $args"
 	[ "$a" = "$b" ] || it_fail "front and full differ for token $args"
 done
+# Options after the account name, in both programs.
+a=$("$IT_DIR/alone/sasl-oauth2" token app --format json) || it_fail "front: token app --format json"
+b=$("$FULL" token app --format json) || it_fail "full: token app --format json"
+[ "$a" = "$b" ] && [ "${a#\{}" != "$a" ] || it_fail "token app --format json: '$a' / '$b'"
 a=$("$IT_DIR/alone/sasl-oauth2" -c "$OA2_CONFIG" token app) || it_fail "front: -c"
 [ "$a" = "$tok" ] || it_fail "front: -c gave another token"
 run verbose "$IT_DIR/alone/sasl-oauth2" -v token app
@@ -130,6 +134,15 @@ run adopt timeout 20 env SASL_OAUTH2_LOCK_FD=9 "$FULL" token app
 oa2_key_clear root "$mb"
 run wait timeout 3 "$H" token app
 [ $rc = 124 ] || it_fail "token did not wait for the account's lock (exit $rc)"
+# The caller's deadline (the plugin's) bounds the wait, also for a caller
+# that left SIGALRM blocked (the mask survives exec): a sentence and 75,
+# a second before the caller would kill us.
+now=$(node -e 'console.log(String(process.hrtime.bigint() / 1000000n))')
+run deadline timeout 20 env SASL_OAUTH2_DEADLINE=$((now + 3000)) \
+    perl -MPOSIX -e 'sigprocmask(SIG_BLOCK, POSIX::SigSet->new(SIGALRM)); exec @ARGV or die' \
+    "$H" token app
+[ $rc = 75 ] || it_fail "a wait past the caller's deadline exited $rc, want 75: $(cat "$IT_DIR/deadline.err")"
+grep -q "held the lock" "$IT_DIR/deadline.err" || it_fail "deadline: $(cat "$IT_DIR/deadline.err")"
 exec 9>&-
 # A variable naming something else is ignored: another file, stdout.
 exec 8</dev/null

@@ -100,6 +100,28 @@ done
     it_fail "a rotated refresh token was lost (the IdP saw one reused)"
 it_log "20 storms of 50 callers: 1 refresh request each, no grant revoked"
 
+# --- the caller's deadline: no refresh that could be cut short ---------
+# The plugin kills the helper at SASL_OAUTH2_DEADLINE; a refresh killed
+# after the provider answered would lose the rotated refresh token, so
+# with less time left than one request may take, the helper refuses.
+monotonic_ms() { node -e 'console.log(String(process.hrtime.bigint() / 1000000n))'; }
+oa2_key_clear root "$alice"
+rt_before=$(store_rt work)
+r0=$(idp_stats refresh_token)
+rc=0
+SASL_OAUTH2_HTTP_TIMEOUT=10 SASL_OAUTH2_DEADLINE=$(($(monotonic_ms) + 5000)) \
+    "$H" token work >"$IT_DIR/dl.out" 2>"$IT_DIR/dl.err" || rc=$?
+[ $rc = 75 ] || it_fail "a refresh without time to finish: exit $rc, want 75 ($(cat "$IT_DIR/dl.err"))"
+grep -q "too little to finish a refresh" "$IT_DIR/dl.err" || it_fail "deadline: $(cat "$IT_DIR/dl.err")"
+[ ! -s "$IT_DIR/dl.out" ] || it_fail "deadline: a token was printed"
+[ "$(idp_stats refresh_token)" = "$r0" ] || it_fail "deadline: a refresh was sent anyway"
+[ "$(store_rt work)" = "$rt_before" ] || it_fail "deadline: the stored refresh token changed"
+SASL_OAUTH2_HTTP_TIMEOUT=10 SASL_OAUTH2_DEADLINE=$(($(monotonic_ms) + 30000)) \
+    "$H" token work >"$IT_DIR/dl.out" 2>"$IT_DIR/dl.err" ||
+    it_fail "a refresh with time enough failed: $(cat "$IT_DIR/dl.err")"
+[ "$(idp_stats refresh_token)" = $((r0 + 1)) ] || it_fail "deadline: no refresh with time enough"
+it_log "the caller's deadline: no refresh started without time to finish it"
+
 # --- the plugin with the logged-in account: mbsync --------------------
 dovecot_seed_message "$alice" "for alice"
 export MBSYNC_HOST=localhost

@@ -226,6 +226,8 @@ test_helper_token_xoauth2(void **state)
 			/* Set by the plugin below its own deadline. */
 			assert_non_null(
 			    strstr(line, "SASL_OAUTH2_HTTP_TIMEOUT"));
+			/* ...and when it will kill the helper. */
+			assert_non_null(strstr(line, "SASL_OAUTH2_DEADLINE"));
 		}
 	}
 	fclose(f);
