@@ -3,7 +3,8 @@
 # mbsync (isync), imtest/smtptest (cyrus-clients) and sasl-sample-client
 # (sasl2-bin), each run non-interactively with SASL_PATH=$IT_SASL_PATH (else
 # the system plugin dir) and SASL_OAUTH2_HELPER / SASL_OAUTH2_CONFIG passed
-# through when set, under "timeout 20" in a new session (setsid: no
+# through when set, with libasan preloaded in a sanitizer build
+# (IT_HOST_ENV, lib.sh), under "timeout 20" in a new session (setsid: no
 # controlling terminal, so no client can block on a /dev/tty prompt), with
 # output appended to $IT_DIR/log/<client>.log.  Each returns the client's
 # success (0) or failure (non-zero).
@@ -76,7 +77,7 @@ _clients_run()
 	[ -n "${SASL_OAUTH2_CONFIG:-}" ] &&
 	    envv+=("SASL_OAUTH2_CONFIG=$SASL_OAUTH2_CONFIG")
 	printf '=== %s: %s\n' "$(date +%T)" "$*" >>"$IT_DIR/log/$name.log"
-	env "${envv[@]}" setsid -w timeout 20 "$@" \
+	setsid -w timeout 20 env "${envv[@]}" "${IT_HOST_ENV[@]}" "$@" \
 	    >>"$IT_DIR/log/$name.log" 2>&1 </dev/null || rc=$?
 	printf '=== exit %s\n' "$rc" >>"$IT_DIR/log/$name.log"
 	return $rc
@@ -268,7 +269,9 @@ sample_client_start()
 	    envv+=("SASL_OAUTH2_HELPER=$SASL_OAUTH2_HELPER")
 	[ -n "${SASL_OAUTH2_CONFIG:-}" ] &&
 	    envv+=("SASL_OAUTH2_CONFIG=$SASL_OAUTH2_CONFIG")
-	env "${envv[@]}" setsid -w timeout 20 \
+	# stdbuf preloads its own library after those already in LD_PRELOAD:
+	# libasan (IT_HOST_ENV) stays first.
+	setsid -w timeout 20 env "${envv[@]}" "${IT_HOST_ENV[@]}" \
 	    stdbuf -o0 sasl-sample-client "${args[@]}" \
 	    <"$IT_DIR/sample-client.in" >"$SAMPLE_CLIENT_OUT" 2>>"$log" || true
 	cat "$SAMPLE_CLIENT_OUT" >>"$log"

@@ -28,7 +28,9 @@
 #   Any other key=value becomes a main.cf override (postconf -e), applied
 #   last.  SASL_PATH ($IT_SASL_PATH, else the system plugin dir),
 #   SASL_OAUTH2_HELPER and SASL_OAUTH2_CONFIG (when set in the caller's
-#   environment) reach the smtp processes through import_environment.
+#   environment) reach the smtp processes through import_environment; in a
+#   sanitizer build, so do LD_PRELOAD of libasan and the sanitizer options
+#   (_postfix_sanitizer_env).
 #   Sets POSTFIX_CONF, POSTFIX_QUEUE, POSTFIX_LOG; tracks the master PID and
 #   registers postfix_stop with it_on_cleanup.  Fails the test on error.
 postfix_start()
@@ -108,6 +110,7 @@ postfix_start()
 	if [ ${#overrides[@]} -gt 0 ]; then
 		_postfix_set "${overrides[@]}"
 	fi
+	_postfix_sanitizer_env
 
 	if [ -z "${POSTFIX_CLEANUP_SET:-}" ]; then
 		it_on_cleanup postfix_stop
@@ -140,6 +143,29 @@ _postfix_import_environment()
 		env="$env SASL_OAUTH2_CONFIG=$SASL_OAUTH2_CONFIG"
 	fi
 	printf '%s\n' "$env"
+}
+
+# _postfix_sanitizer_env: in a sanitizer build (lib.sh), preload libasan
+# into the daemons, whatever import_environment a test or guide set: smtp
+# loads our plugin.  The master passes import_environment to every daemon
+# it starts; the dynamic loader reads LD_PRELOAD at exec, before smtp
+# chroots.  (The master, already running when it reads the list, and the
+# set-gid postdrop that sendmail runs stay uninstrumented: neither loads
+# the plugin, and postdrop would ignore LD_PRELOAD.)  Daemons have
+# /dev/null as stderr, so ASan writes its reports to san/asan.PID relative
+# to the working directory, which is the queue directory both inside the
+# jail (its root) and outside; a UBSan report is lost there, but the
+# master logs the daemon's abnormal exit, which it_cleanup looks for.
+_postfix_sanitizer_env()
+{
+	local env
+	[ -n "$IT_SAN_LIB" ] || return 0
+	install -d -o postfix -g postfix -m 0755 "$POSTFIX_QUEUE/san"
+	env=$(postconf -c "$POSTFIX_CONF" -h import_environment)
+	env="$env LD_PRELOAD=$IT_SAN_LIB"
+	env="$env ASAN_OPTIONS=halt_on_error=1:detect_leaks=0:log_path=san/asan"
+	env="$env UBSAN_OPTIONS=$UBSAN_OPTIONS"
+	_postfix_set "import_environment = $env"
 }
 
 _postfix_set()

@@ -47,6 +47,15 @@ it_pass()
 	exit 0
 }
 
+# it_skip_build REASON: this test cannot work in this kind of build (not a
+# missing prerequisite: another build of the same CI run covers it), so it
+# is a skip even with SASL_OAUTH2_REQUIRE_INTEGRATION=1.
+it_skip_build()
+{
+	it_log "SKIP (not in this build): $*"
+	exit 77
+}
+
 # it_require CMD...: skip (or hard-fail in CI) unless every command exists.
 it_require()
 {
@@ -84,6 +93,11 @@ it_cleanup()
 	if [ -n "${IT_CLEANUP_HOOKS:-}" ]; then
 		eval "$IT_CLEANUP_HOOKS" || true
 	fi
+	# Last, once every daemon is down and has written what it had to.
+	if [ -n "$IT_SAN_LIB" ] && [ -n "${IT_DIR:-}" ] && ! _it_san_scan &&
+	    { [ $rc -eq 0 ] || [ $rc -eq 77 ]; }; then
+		rc=1
+	fi
 	if [ $rc -ne 0 ] && [ $rc -ne 77 ] && [ -n "${IT_DIR:-}" ]; then
 		it_log "logs kept in $IT_DIR"
 		for f in "$IT_DIR"/log/*; do
@@ -113,6 +127,7 @@ it_setup()
 	chmod 0755 "$IT_DIR/bin" "$IT_DIR/sasl2"
 	trap it_cleanup EXIT
 	trap 'exit 1' INT TERM
+	_it_san_setup
 	[ "${IT_KEEP:-0}" = 1 ] && it_log "work dir $IT_DIR (kept)"
 	return 0
 }
@@ -172,6 +187,81 @@ it_install_products()
 	IT_SYS_SASLDIR=$(pkg-config --variable=libdir libsasl2 2>/dev/null)/sasl2
 	IT_SASL_PATH="$IT_PLUGIN_DIR:$IT_SYS_SASLDIR"
 	export IT_PLUGIN_DIR IT_HELPER IT_SASL_PATH
+}
+
+# --- sanitizer builds --------------------------------------------------
+#
+# With configure --enable-sanitizers the plugin and the helper are built
+# with ASan and UBSan (-fno-sanitize-recover=all), and the plugin needs
+# libasan.  The ASan runtime must be the first library of a process, so a
+# program of others that loads our plugin (mbsync, imtest, smtptest,
+# sasl-sample-client, Postfix's smtp) dies at dlopen ("ASan runtime does
+# not come first") unless libasan is preloaded into it.  The helper is our
+# own program: it just runs.
+#
+#   IT_SAN_LIB    the libasan the built plugin is linked with (its path, as
+#                 ldd resolves it); empty in a plain build.
+#   IT_HOST_ENV   env(1) arguments for such a host program, empty in a
+#                 plain build: run it as "env "${IT_HOST_ENV[@]}" PROGRAM",
+#                 right before the program, so that setsid, timeout and
+#                 the like stay uninstrumented.  It preloads IT_SAN_LIB and
+#                 turns leak detection off: the host's own leaks are not
+#                 ours (the plugin's are the unit test driver's business).
+#
+# it_setup exports, for our own programs (the helper, run by the tests):
+#   ASAN_OPTIONS   halt on the first error, detect leaks, and write reports
+#                  to $IT_DIR/san/asan.PID, whoever runs the program and
+#                  wherever its stderr goes;
+#   UBSAN_OPTIONS  halt, with a stack trace.  (UBSan beside ASan ignores
+#                  log_path: its reports go to stderr.)
+# The helper that the plugin runs gets neither (the plugin passes an
+# allow-list of variables, plugin/exec.c): it runs with the runtimes'
+# defaults, which also halt on the first error and detect leaks, and exit
+# 1, a status the helper never uses.  Its report goes to the plugin, which
+# makes its first line (or "failed (exit 1)") the failure sentence that
+# the host logs.
+#
+# At exit, it_cleanup fails a passing test if any file under $IT_DIR
+# (client and daemon logs, captured stderr, report files) holds a
+# sanitizer report, or such a sentence, or the mail log an abnormal exit of
+# a Postfix daemon (their stderr is /dev/null; see lib-postfix.sh).
+IT_SAN_LIB=$(ldd "$IT_BUILDDIR/plugin/.libs/libsasloauth2.so" 2>/dev/null |
+    awk '$1 ~ /^libasan\.so/ && $3 ~ /^\// { print $3; exit }')
+IT_HOST_ENV=()
+IT_SAN_PATTERNS='ERROR: (AddressSanitizer|LeakSanitizer)|Sanitizer:DEADLYSIGNAL|runtime error: |ASan runtime does not come first|={65}|failed \(exit 1\) getting a token|warning: process [^ ]+ pid [0-9]+ (exit status|killed by signal)'
+
+_it_san_setup()
+{
+	[ -n "$IT_SAN_LIB" ] || return 0
+	[ -r "$IT_SAN_LIB" ] || it_fail "the plugin needs $IT_SAN_LIB, which is not readable"
+	# Anyone may write here: the helper also runs as postfix, nobody and
+	# temporary users.
+	mkdir -p "$IT_DIR/san"
+	chmod 1777 "$IT_DIR/san"
+	local asan="halt_on_error=1:log_path=$IT_DIR/san/asan"
+	ASAN_OPTIONS="$asan:detect_leaks=1"
+	UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+	export ASAN_OPTIONS UBSAN_OPTIONS
+	# shellcheck disable=SC2034 # for lib-clients.sh, lib-postfix.sh, tests
+	IT_HOST_ENV=("LD_PRELOAD=$IT_SAN_LIB" "ASAN_OPTIONS=$asan:detect_leaks=0")
+	it_log "sanitizer build: hosts of the plugin run with $IT_SAN_LIB preloaded"
+}
+
+# _it_san_scan: 1 (and the evidence on stderr) if a sanitizer spoke.
+_it_san_scan()
+{
+	local files f
+	files=$(grep -rlIE -D skip -- "$IT_SAN_PATTERNS" "$IT_DIR" 2>/dev/null) ||
+	    return 0
+	it_log "FAIL: sanitizer reports (or what a host logged of one):"
+	for f in $files; do
+		printf -- '--- %s\n' "$f" >&2
+		case $f in
+		*/san/asan.*) head -n 60 "$f" >&2 ;;
+		*) grep -E -m 10 -- "$IT_SAN_PATTERNS" "$f" >&2 ;;
+		esac
+	done
+	return 1
 }
 
 for _f in "$IT_LIBDIR"/lib-*.sh; do

@@ -241,7 +241,8 @@ CertificateFile $IT_CA_FILE" \
     "~/Mail/" "$d/Mail/" >"$d/mbsyncrc"
 mkdir -p "$d/Mail/work"
 i0=$(logins imap-login "$alice" XOAUTH2)
-HOME=$d SASL_PATH=$IT_SASL_PATH setsid -w timeout 30 mbsync -c "$d/mbsyncrc" work \
+HOME=$d SASL_PATH=$IT_SASL_PATH setsid -w timeout 30 \
+    env "${IT_HOST_ENV[@]}" mbsync -c "$d/mbsyncrc" work \
     >"$IT_DIR/log/mbsync.log" 2>&1 </dev/null ||
     it_fail "mbsync failed (exit $?; see log/mbsync.log)"
 grep -rlq "^Subject: inbox of alice for mutt" "$d/Mail/work/INBOX" ||
