@@ -479,6 +479,102 @@ lock_open(const char *account, int op, int timeout_s)
 	return fd;
 }
 
+/* The lock file's content: "<generation> <error>\n", the outcome of the
+ * last attempt to obtain a token under the lock (0 for success).  A waiter
+ * that finds the generation moved and an error knows that the attempt it
+ * waited for failed, and says so instead of repeating the same request:
+ * with a refresh token the provider just refused, a repeat is one more
+ * use of a spent token, which reuse detection punishes. */
+static int
+outcome_parse(const char *b, ssize_t n, unsigned long *gen, int *err)
+{
+	char buf[64], *end;
+	long e;
+
+	*gen = 0;
+	*err = 0;
+	if (n <= 0)
+		return 0;
+	if ((size_t)n >= sizeof(buf))
+		return OA2_ERR_PARSE;
+	memcpy(buf, b, (size_t)n);
+	buf[n] = '\0';
+	errno = 0;
+	*gen = strtoul(buf, &end, 10);
+	if (errno != 0 || end == buf || *end != ' ')
+		return OA2_ERR_PARSE;
+	e = strtol(end + 1, &end, 10);
+	if (*end != '\n' || e > 0 || e < OA2_ERR_LAST)
+		return OA2_ERR_PARSE;
+	*err = (int)e;
+	return 0;
+}
+
+static int
+outcome_read(int fd, unsigned long *gen, int *err)
+{
+	char b[64];
+
+	return outcome_parse(b, pread(fd, b, sizeof(b), 0), gen, err);
+}
+
+unsigned long
+account_lock_generation(const char *account)
+{
+	char dir[768], path[1024];
+	unsigned long gen = 0;
+	int fd, err;
+
+	if (state_dir(dir, sizeof(dir)) != 0)
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s.lock", dir, account);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return 0;
+	(void)outcome_read(fd, &gen, &err);
+	close(fd);
+	return gen;
+}
+
+void
+account_lock_record(int fd, int err)
+{
+	unsigned long gen;
+	char b[64];
+	int old, n;
+
+	if (fd < 0)
+		return;
+	if (outcome_read(fd, &gen, &old) != 0)
+		gen = 0;
+	n = snprintf(b, sizeof(b), "%lu %d\n", gen + 1, err);
+	if (pwrite(fd, b, (size_t)n, 0) == n)
+		(void)ftruncate(fd, n);
+}
+
+int
+account_lock_failed_since(int fd, unsigned long gen0, int *err)
+{
+	unsigned long gen;
+
+	return fd >= 0 && outcome_read(fd, &gen, err) == 0 && gen != gen0 &&
+	    *err != 0;
+}
+
+void
+account_lock_failed_say(const char *account, int err)
+{
+	if (err == OA2_ERR_AUTH)
+		say("account %s: the refresh token was refused a moment ago "
+		    "(another sasl-oauth2 tried it); log in again: sasl-oauth2 "
+		    "login %s",
+		    account, account);
+	else
+		say("account %s: another sasl-oauth2 tried a moment ago and "
+		    "failed (%s); not repeating it at once: run 'sasl-oauth2 "
+		    "token %s' to see why",
+		    account, oa2_strerror(err), account);
+}
+
 void
 account_lock_busy(const char *account)
 {

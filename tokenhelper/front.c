@@ -92,7 +92,8 @@ token_from_cache(int argc, char **argv, int *rc, int *lock)
 	struct oa2_buf tok;
 	char path[1024];
 	time_t expiry = 0, seen, start;
-	int verbose_asked, exclusive, r = OA2_ERR_NOTFOUND;
+	int verbose_asked, exclusive, failed, r = OA2_ERR_NOTFOUND;
+	unsigned long gen;
 
 	*lock = -1;
 	optind = 0; /* reset: main's getopt_long stopped at the command */
@@ -111,18 +112,26 @@ token_from_cache(int argc, char **argv, int *rc, int *lock)
 	r = token_cached(&acct, ta.min_ttl, &tok, &expiry);
 	if (r != 0 && r != OA2_ERR_UNAVAIL) {
 		seen = token_cached_expiry(&acct, &tok);
+		gen = account_lock_generation(acct.name);
 		start = time(NULL);
 		*lock =
 		    account_lock_or_wait(acct.name, LOCK_TIMEOUT, &exclusive);
 		if (*lock >= 0)
 			r = token_cached_after_wait(
 			    &acct, ta.min_ttl, 0, seen, &tok, &expiry);
-		/* The holder left no token (it failed): this caller tries. */
+		/* The holder left no token: if it failed, say so rather than
+		 * repeat its request; else this caller tries. */
+		if (r != 0 && account_lock_failed_since(*lock, gen, &failed))
+			goto failed;
 		if (r != 0 && *lock >= 0 && !exclusive &&
-		    (r = account_lock_upgrade(
-			 *lock, LOCK_TIMEOUT - (int)(time(NULL) - start))) == 0)
+		    (r = account_lock_upgrade(*lock,
+			 LOCK_TIMEOUT - (int)(time(NULL) - start))) == 0) {
 			r = token_cached_after_wait(
 			    &acct, ta.min_ttl, 0, seen, &tok, &expiry);
+			if (r != 0 &&
+			    account_lock_failed_since(*lock, gen, &failed))
+				goto failed;
+		}
 		if (r == OA2_ERR_TIMEOUT || *lock == OA2_ERR_TIMEOUT) {
 			opt.quiet = 0;
 			account_lock_busy(acct.name);
@@ -140,6 +149,12 @@ token_from_cache(int argc, char **argv, int *rc, int *lock)
 		    (long long)(expiry - time(NULL)));
 		*rc = token_emit(ta.fmt, &acct, &tok, expiry);
 	}
+	goto out;
+failed:
+	opt.quiet = 0;
+	account_lock_failed_say(acct.name, failed);
+	*rc = exit_code_for(failed);
+	r = 0;
 out:
 	if (r == 0 || *lock < 0) {
 		account_unlock(*lock);

@@ -124,6 +124,15 @@ int account_lock_upgrade(int fd, int timeout_s);
 #define LOCK_FD_ENV "SASL_OAUTH2_LOCK_FD"
 #define LOCK_TIMEOUT 60
 void account_lock_inherit(void);
+/* The outcome of the last attempt under the account's lock: its
+ * generation (0 if none) before waiting; after the wait, whether an
+ * attempt since then failed (*err its error); and, by the holder of the
+ * exclusive lock, the outcome of its own attempt. */
+unsigned long account_lock_generation(const char *account);
+int account_lock_failed_since(int fd, unsigned long gen0, int *err);
+void account_lock_record(int fd, int err);
+/* Say that the attempt another process made a moment ago failed. */
+void account_lock_failed_say(const char *account, int err);
 /* Say that another process holds the account's lock for too long. */
 void account_lock_busy(const char *account);
 

@@ -150,6 +150,7 @@ token_obtain(struct account *acct, long min_ttl, int force, struct oa2_buf *tok,
 {
 	struct oa2_token_response tr;
 	time_t seen;
+	unsigned long gen;
 	int lock, r;
 
 	oa2_buf_reset(tok);
@@ -158,6 +159,7 @@ token_obtain(struct account *acct, long min_ttl, int force, struct oa2_buf *tok,
 	/* What the cache held before we waited, to recognise a token that
 	 * another process obtained meanwhile. */
 	seen = token_cached_expiry(acct, tok);
+	gen = account_lock_generation(acct->name);
 	lock = account_lock(acct->name, LOCK_TIMEOUT);
 	if (lock == OA2_ERR_TIMEOUT) {
 		account_lock_busy(acct->name);
@@ -189,6 +191,10 @@ token_obtain(struct account *acct, long min_ttl, int force, struct oa2_buf *tok,
 		       acct, min_ttl, force, seen, tok, expiry) == 0) {
 		account_unlock(lock);
 		return 0;
+	} else if (!force && account_lock_failed_since(lock, gen, &r)) {
+		account_lock_failed_say(acct->name, r);
+		account_unlock(lock);
+		return r;
 	}
 	oa2_buf_reset(tok);
 	oa2_token_response_init(&tr);
@@ -196,6 +202,7 @@ token_obtain(struct account *acct, long min_ttl, int force, struct oa2_buf *tok,
 	    (r = token_accept(acct, &tr, expiry)) == 0)
 		r = oa2_buf_append(
 		    tok, tr.access_token.data, tr.access_token.len);
+	account_lock_record(lock, r);
 	oa2_token_response_free(&tr);
 	account_unlock(lock);
 	return r;

@@ -16,7 +16,7 @@
 # wait out the helper's 30 s total timeout (hang, slow) cost 30 s, not 2 min.
 . "$(dirname "$0")/lib.sh"
 
-it_require node keyctl openssl
+it_require node keyctl openssl flock
 it_setup
 it_install_products
 export XDG_STATE_HOME=$IT_DIR/state
@@ -248,6 +248,63 @@ for c in ok tls_trusted; do
 	grep -q '"refresh_token":"fault-ok-refresh-' "$store/rt-$c.json" ||
 	    bad "rt-$c (control): the store does not hold the new refresh token"
 done
+
+# --- a failure storm: one request, and every caller told ---------------
+# 20 callers wait for the account's lock (held here, so that all of them
+# are waiting), then the first one's refresh fails.  The others report that
+# failure instead of repeating the request: with a refresh token the
+# provider just refused, each repeat is one more use of a spent token,
+# which reuse detection punishes; with a 503, it is a retry storm.
+fs_count() # FAULT: requests the plain fault server has seen for it
+{
+	local n
+	n=$(curl -sS --max-time 10 "$FS_URL_plain/_stats" | grep -o "\"$1\":[0-9]*" | cut -d: -f2)
+	echo "${n:-0}"
+}
+storm_fault() # FAULT WANT_EXIT KEYWORD
+{
+	local c=$1 want=$2 kw=$3 a=storm-$1 n0 i rc err spids=""
+	oa2_account "$a" root "user=storm.$c.$$@example.test" "provider=generic" \
+	    "token_endpoint=$FS_URL_plain/$c/token" "client_id=faults-mua" \
+	    "scope=openid offline_access"
+	mailboxes_to_clear="$mailboxes_to_clear storm.$c.$$@example.test"
+	write_store "$a" "storm-$c-$$-$RANDOM$RANDOM-stored"
+	cp -p "$store/$a.json" "$IT_DIR/before.$a.json"
+	n0=$(fs_count "$c")
+	exec 7>>"$store/$a.lock"
+	flock 7
+	for i in $(seq 1 20); do
+		(
+			exec 7>&- # the lock stays with the test shell only
+			rc=0
+			timeout 60 "$H" token "$a" >"$IT_DIR/$a.$i.out" \
+			    2>"$IT_DIR/$a.$i.err" || rc=$?
+			echo "$rc" >"$IT_DIR/$a.$i.rc"
+		) &
+		spids="$spids $!"
+	done
+	sleep 2 # every caller waiting for the lock
+	exec 7>&-
+	# shellcheck disable=SC2086
+	wait $spids
+	[ $(($(fs_count "$c") - n0)) = 1 ] ||
+	    bad "$a: $(($(fs_count "$c") - n0)) requests for 20 callers, want 1"
+	for i in $(seq 1 20); do
+		rc=$(cat "$IT_DIR/$a.$i.rc")
+		err=$(cat "$IT_DIR/$a.$i.err")
+		[ "$rc" = "$want" ] || bad "$a caller $i: exit $rc, want $want ($err)"
+		[ "$(grep -c '' "$IT_DIR/$a.$i.err")" = 1 ] || bad "$a caller $i: not one sentence: $err"
+		grep -qiE -- "$kw" <<<"$err" || bad "$a caller $i: no /$kw/ in: $err"
+		[ ! -s "$IT_DIR/$a.$i.out" ] || bad "$a caller $i: printed something"
+	done
+	cmp -s "$IT_DIR/before.$a.json" "$store/$a.json" ||
+	    bad "$a: the stored refresh token changed"
+	printf '%-22s 20 callers, %s request: %s\n' "$a" \
+	    "$(($(fs_count "$c") - n0))" "$(sort "$IT_DIR"/$a.*.err | uniq -c | sort -rn | head -n 2 | tr '\n' ' ')" \
+	    >>"$IT_DIR/matrix.txt"
+}
+storm_fault e503json 75 "try again later|another sasl-oauth2 tried a moment ago and failed"
+storm_fault invalid_grant 77 "log in again"
 
 sed 's/^/    /' "$IT_DIR/matrix.txt" >&2
 [ "$fails" = 0 ] || it_fail "$fails fault check(s) failed (see above)"
