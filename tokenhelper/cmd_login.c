@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -74,6 +75,7 @@ open_browser(const char *url)
 	char *argv[] = {"xdg-open", (char *)url, NULL};
 	posix_spawn_file_actions_t fa;
 	extern char **environ;
+	mode_t mask;
 	pid_t pid;
 	int r, status;
 
@@ -84,7 +86,11 @@ open_browser(const char *url)
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	/* The browser xdg-open may start keeps the user's umask, not our
+	 * 077 (its downloads would be private). */
+	mask = umask(harden_caller_umask());
 	r = posix_spawnp(&pid, "xdg-open", &fa, NULL, argv, environ);
+	umask(mask);
 	posix_spawn_file_actions_destroy(&fa);
 	if (r != 0)
 		return -1;

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -74,6 +75,9 @@ hand_over(char **argv, int lock)
 		(void)setenv(LOCK_FD_ENV, fd, 1);
 	}
 	full_path(path, sizeof(path));
+	/* The full helper hardens itself, and must see the caller's umask
+	 * for what it starts on the user's behalf (login's browser). */
+	umask(harden_caller_umask());
 	execv(path, argv);
 	opt.quiet = 0;
 	say("cannot run %s: %s; reinstall sasl-oauth2", path, strerror(errno));

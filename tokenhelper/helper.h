@@ -5,6 +5,7 @@
 #define OA2_HELPER_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "buf.h"
@@ -86,6 +87,8 @@ long long deadline_left_ms(void);
 
 /* No core files, no ptrace by other processes of the uid, umask 077. */
 void harden(void);
+/* The umask harden() replaced, for programs started for the user. */
+mode_t harden_caller_umask(void);
 
 /* Load the configuration (options, environment, XDG, /etc). */
 int config_open(struct oa2_config *cfg, char *path, size_t pathsz);

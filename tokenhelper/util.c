@@ -156,17 +156,31 @@ deadline_left_ms(void)
 	return d - ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
+/* The caller's umask, for a program we start on the user's behalf. */
+static mode_t caller_umask = 022;
+
+mode_t
+harden_caller_umask(void)
+{
+	return caller_umask;
+}
+
 void
 harden(void)
 {
-	struct rlimit rl = {0, 0};
+	struct rlimit rl;
 	int fd;
 
 	/* Tokens and secrets must never reach a core file or a debugger
 	 * attached by another process of this uid. */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	(void)setrlimit(RLIMIT_CORE, &rl);
-	umask(077);
+	/* The soft limit only: the browser login may start may raise it
+	 * again for itself (a non-dumpable process writes no core anyway). */
+	if (getrlimit(RLIMIT_CORE, &rl) == 0) {
+		rl.rlim_cur = 0;
+		(void)setrlimit(RLIMIT_CORE, &rl);
+	}
+	caller_umask = umask(077);
 	/* A caller that closed stdin, stdout or stderr would have the next
 	 * file we open (a lock, a store) stand in for it. */
 	for (fd = 0; fd <= 2; fd++)

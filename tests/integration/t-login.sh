@@ -188,4 +188,16 @@ if grep -rqF -e "$rt1" -e "$rt2" -e "$t1" -e "$IDP_MUA_SECRET_SECRET" \
 	it_fail "a secret appears in the helper's output"
 fi
 oa2_key_clear root "$alice"
+# --- the browser gets the user's umask, not the helper's 077 ------------
+mkdir -p "$IT_DIR/fakebin"
+printf '#!/bin/sh\numask >"%s/xdg-open.umask"\n' "$IT_DIR" >"$IT_DIR/fakebin/xdg-open"
+chmod 755 "$IT_DIR/fakebin/xdg-open"
+oa2_account web root "user=web.$$@example.test" "provider=generic" \
+    "issuer=$IDP_ISSUER" "client_id=$IDP_MUA_ID" "scope=openid email offline_access"
+(umask 027 && PATH=$IT_DIR/fakebin:$PATH DISPLAY=:99 timeout 30 "$H" login --timeout 2 web \
+    >/dev/null 2>"$IT_DIR/log/login-browser.err") || true
+[ "$(cat "$IT_DIR/xdg-open.umask" 2>/dev/null)" = 0027 ] ||
+    it_fail "xdg-open ran with umask '$(cat "$IT_DIR/xdg-open.umask" 2>/dev/null)', want the caller's 0027"
+it_log "the browser is started with the caller's umask"
+
 it_pass
