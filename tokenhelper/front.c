@@ -173,11 +173,6 @@ out:
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"config", required_argument, NULL, 'c'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
 	char **args;
 	int c, lock = -1, rc = 0;
 
@@ -190,7 +185,8 @@ main(int argc, char **argv)
 	    (args = calloc((size_t)argc + 1, sizeof(*args))) == NULL)
 		return hand_over(argv, -1);
 	memcpy(args, argv, (size_t)argc * sizeof(*args));
-	while ((c = getopt_long(argc, args, "+c:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, args, GLOBAL_SHORTOPTS, global_longopts,
+		    NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			opt.config_path = optarg;

@@ -4,6 +4,7 @@
 #ifndef OA2_HELPER_H
 #define OA2_HELPER_H
 
+#include <getopt.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
@@ -74,6 +75,10 @@ struct options {
 };
 
 extern struct options opt;
+
+/* The options before the command, for both programs' getopt_long. */
+#define GLOBAL_SHORTOPTS "+c:vhV"
+extern const struct option global_longopts[];
 
 /* Messages: "sasl-oauth2: <text>" on stderr; verbose() only with -v. */
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

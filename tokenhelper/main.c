@@ -51,17 +51,13 @@ usage(FILE *f)
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"config", required_argument, NULL, 'c'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
 	const char *cmd;
 	int c;
 
 	harden();
 	account_lock_inherit();
-	while ((c = getopt_long(argc, argv, "+c:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, GLOBAL_SHORTOPTS, global_longopts,
+		    NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			opt.config_path = optarg;

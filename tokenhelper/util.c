@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,6 +25,19 @@
 
 struct options opt;
 
+const struct option global_longopts[] = {
+    {"config", required_argument, NULL, 'c'},
+    {"verbose", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
+
+static void
+vsay(const char *fmt, va_list ap)
+{
+	fputs("sasl-oauth2: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void
 say(const char *fmt, ...)
 {
@@ -31,11 +45,9 @@ say(const char *fmt, ...)
 
 	if (opt.quiet)
 		return;
-	fputs("sasl-oauth2: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsay(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void
@@ -45,11 +57,9 @@ verbose(const char *fmt, ...)
 
 	if (!opt.verbose)
 		return;
-	fputs("sasl-oauth2: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsay(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 int
