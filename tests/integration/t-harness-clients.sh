@@ -66,10 +66,26 @@ scratch_sink_start()
 # leader, so cleanup can end exactly its process group.
 scratch_dovecot_start()
 {
-	local d=$IT_DIR/scratch/dovecot home
+	local attempt rc
+	# A free port can be taken by a parallel test before Dovecot binds
+	# it: then pick others and start again.
+	for attempt in 1 2 3 4 5; do
+		rc=0
+		_scratch_dovecot_try || rc=$?
+		[ $rc = 2 ] || return $rc
+		it_log "a port was taken (attempt $attempt); trying others"
+	done
+	it_fail "scratch Dovecot found no free ports in 5 attempts"
+}
+
+_scratch_dovecot_try()
+{
+	local d=$IT_DIR/scratch/dovecot home from
 	IMAP_PORT=$(it_free_port)
 	IMAPS_PORT=$(it_free_port)
 	SUBMISSION_PORT=$(it_free_port)
+	[ "$(printf '%s\n' "$IMAP_PORT" "$IMAPS_PORT" "$SUBMISSION_PORT" \
+	    "$SINK_PORT" | sort -u | wc -l)" = 4 ] || return 2
 	export IMAP_PORT IMAPS_PORT SUBMISSION_PORT
 	mkdir -p "$d/run" "$d/state"
 	for home in "$d/home/$SCRATCH_USER" "$d/home/$SCRATCH_ANON"; do
@@ -139,6 +155,7 @@ submission_relay_host = 127.0.0.1
 submission_relay_port = $SINK_PORT
 submission_relay_ssl = no
 EOF
+	from=$(wc -l <"$IT_DIR/log/dovecot.log" 2>/dev/null || echo 0)
 	setsid dovecot -F -c "$d/dovecot.conf" >>"$IT_DIR/log/dovecot.log" 2>&1 &
 	SCRATCH_DOVECOT_PID=$!
 	# Not it_track'ed: Dovecot needs more than it_cleanup's 1 s grace to
@@ -146,13 +163,24 @@ EOF
 	it_on_cleanup scratch_dovecot_stop
 	for _ in $(seq 1 50); do
 		(exec 3<>"/dev/tcp/127.0.0.1/$IMAP_PORT") 2>/dev/null && break
-		kill -0 "$SCRATCH_DOVECOT_PID" 2>/dev/null ||
-		    it_fail "scratch Dovecot exited at start-up"
+		if ! it_alive "$SCRATCH_DOVECOT_PID"; then
+			tail -n +"$((from + 1))" "$IT_DIR/log/dovecot.log" |
+			    grep -q "Address already in use" && return 2
+			it_fail "scratch Dovecot exited at start-up"
+		fi
 		sleep 0.1
 	done
 	it_wait_port "$IMAP_PORT"
 	it_wait_port "$IMAPS_PORT"
 	it_wait_port "$SUBMISSION_PORT"
+	# The ports may answer for another test's server while ours failed.
+	sleep 0.2
+	if ! it_alive "$SCRATCH_DOVECOT_PID" ||
+	    tail -n +"$((from + 1))" "$IT_DIR/log/dovecot.log" |
+	    grep -q "Address already in use"; then
+		scratch_dovecot_stop
+		return 2
+	fi
 }
 
 # scratch_dovecot_stop: end Dovecot's process group (it leads it).
