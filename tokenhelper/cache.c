@@ -31,8 +31,10 @@ token_cached(const struct account *acct, long min_ttl, struct oa2_buf *tok,
 	return r;
 }
 
-time_t
-token_cached_expiry(const struct account *acct, struct oa2_buf *tok)
+/* The expiry of whatever the cache holds for the account, else 0; tok is
+ * scratch space. */
+static time_t
+cached_expiry(const struct account *acct, struct oa2_buf *tok)
 {
 	time_t seen;
 
@@ -42,8 +44,11 @@ token_cached_expiry(const struct account *acct, struct oa2_buf *tok)
 	return seen;
 }
 
-int
-token_cached_after_wait(const struct account *acct, long min_ttl, int force,
+/* Holding the lock, after waiting for it: the token another process cached
+ * meanwhile (its expiry differs from seen, which was cached before the
+ * wait), else one with min_ttl left; force takes only a newer one. */
+static int
+cached_after_wait(const struct account *acct, long min_ttl, int force,
     time_t seen, struct oa2_buf *tok, time_t *expiry)
 {
 	if (token_cached(acct, 0, tok, expiry) == 0 && *expiry != seen &&
@@ -60,4 +65,51 @@ token_cached_after_wait(const struct account *acct, long min_ttl, int force,
 		return 0;
 	oa2_buf_reset(tok);
 	return OA2_ERR_NOTFOUND;
+}
+
+int
+token_wait_turn(const struct account *acct, long min_ttl, int force, int *lock,
+    struct oa2_buf *tok, time_t *expiry)
+{
+	time_t seen = cached_expiry(acct, tok), start = time(NULL);
+	unsigned long gen = account_lock_generation(acct->name);
+	int exclusive, failed, r;
+
+	*lock = account_lock_or_wait(acct->name, LOCK_TIMEOUT, &exclusive);
+	if (*lock == OA2_ERR_TIMEOUT) {
+		*lock = -1;
+		account_lock_busy(acct->name);
+		return OA2_ERR_PROVIDER;
+	}
+	if (*lock < 0)
+		return TOKEN_YOUR_TURN;
+	for (;;) {
+		if (cached_after_wait(
+			acct, min_ttl, force, seen, tok, expiry) == 0) {
+			r = 0;
+			break;
+		}
+		/* The attempt we waited for failed: say so rather than
+		 * repeat its request (refresh --all, force, still tries). */
+		if (!force && account_lock_failed_since(*lock, gen, &failed)) {
+			account_lock_failed_say(acct->name, failed);
+			r = failed;
+			break;
+		}
+		if (exclusive)
+			return TOKEN_YOUR_TURN;
+		/* The holder left nothing: this caller tries. */
+		r = account_lock_upgrade(
+		    *lock, LOCK_TIMEOUT - (int)(time(NULL) - start));
+		if (r == OA2_ERR_TIMEOUT) {
+			account_lock_busy(acct->name);
+			r = OA2_ERR_PROVIDER;
+		}
+		if (r != 0)
+			break;
+		exclusive = 1;
+	}
+	account_unlock(*lock);
+	*lock = -1;
+	return r;
 }

@@ -85,7 +85,7 @@ hand_over(char **argv, int lock)
 }
 
 /* "token": 1 when answered (*rc the exit code), else 0 with *lock the
- * account's lock (or -1) to hand over. */
+ * account's lock (or < 0) to hand over. */
 static int
 token_from_cache(int argc, char **argv, int *rc, int *lock)
 {
@@ -95,9 +95,8 @@ token_from_cache(int argc, char **argv, int *rc, int *lock)
 	struct account acct;
 	struct oa2_buf tok;
 	char path[1024];
-	time_t expiry = 0, seen, start;
-	int verbose_asked, exclusive, failed, r = OA2_ERR_NOTFOUND;
-	unsigned long gen;
+	time_t expiry = 0;
+	int verbose_asked, r = OA2_ERR_NOTFOUND;
 
 	*lock = -1;
 	optind = 0; /* reset: main's getopt_long stopped at the command */
@@ -115,55 +114,25 @@ token_from_cache(int argc, char **argv, int *rc, int *lock)
 		goto out;
 	r = token_cached(&acct, ta.min_ttl, &tok, &expiry);
 	if (r != 0 && r != OA2_ERR_UNAVAIL) {
-		seen = token_cached_expiry(&acct, &tok);
-		gen = account_lock_generation(acct.name);
-		start = time(NULL);
-		*lock =
-		    account_lock_or_wait(acct.name, LOCK_TIMEOUT, &exclusive);
-		if (*lock >= 0)
-			r = token_cached_after_wait(
-			    &acct, ta.min_ttl, 0, seen, &tok, &expiry);
-		/* The holder left no token: if it failed, say so rather than
-		 * repeat its request; else this caller tries. */
-		if (r != 0 && account_lock_failed_since(*lock, gen, &failed))
-			goto failed;
-		if (r != 0 && *lock >= 0 && !exclusive &&
-		    (r = account_lock_upgrade(*lock,
-			 LOCK_TIMEOUT - (int)(time(NULL) - start))) == 0) {
-			r = token_cached_after_wait(
-			    &acct, ta.min_ttl, 0, seen, &tok, &expiry);
-			if (r != 0 &&
-			    account_lock_failed_since(*lock, gen, &failed))
-				goto failed;
-		}
-		if (r == OA2_ERR_TIMEOUT || *lock == OA2_ERR_TIMEOUT) {
-			opt.quiet = 0;
-			account_lock_busy(acct.name);
-			*rc = exit_code_for(OA2_ERR_PROVIDER);
+		opt.quiet = 0; /* what token_wait_turn says is final */
+		r = token_wait_turn(&acct, ta.min_ttl, 0, lock, &tok, &expiry);
+		opt.quiet = 1;
+		if (r == TOKEN_YOUR_TURN)
+			goto out; /* the full helper's, with the lock */
+		if (r != 0) {
+			*rc = exit_code_for(r);
 			r = 0;
 			goto out;
 		}
 	}
 	if (r == 0) {
-		account_unlock(*lock);
-		*lock = -1;
 		opt.quiet = 0;
 		opt.verbose = verbose_asked;
 		verbose("account %s: cached token, %lld s left", acct.name,
 		    (long long)(expiry - time(NULL)));
 		*rc = token_emit(ta.fmt, &acct, &tok, expiry);
 	}
-	goto out;
-failed:
-	opt.quiet = 0;
-	account_lock_failed_say(acct.name, failed);
-	*rc = exit_code_for(failed);
-	r = 0;
 out:
-	if (r == 0 || *lock < 0) {
-		account_unlock(*lock);
-		*lock = -1;
-	}
 	oa2_buf_free(&tok);
 	oa2_buf_free(&acct.client_secret);
 	oa2_config_free(&cfg);

@@ -191,14 +191,14 @@ int token_accept(
  * OA2 error (not said). */
 int token_cached(const struct account *acct, long min_ttl, struct oa2_buf *tok,
     time_t *expiry);
-/* The expiry of whatever the cache holds for the account, else 0; tok is
- * scratch space. */
-time_t token_cached_expiry(const struct account *acct, struct oa2_buf *tok);
-/* Holding the lock, after waiting for it: the token another process cached
- * meanwhile (its expiry differs from seen, which was cached before the
- * wait), else one with min_ttl left; force takes only a newer one. */
-int token_cached_after_wait(const struct account *acct, long min_ttl, int force,
-    time_t seen, struct oa2_buf *tok, time_t *expiry);
+/* After a miss: wait for the account's lock, shared while someone else
+ * obtains a token, and look again.  0 with the token (the lock released);
+ * TOKEN_YOUR_TURN with *lock held exclusively, or *lock the error if the
+ * lock cannot be had (not said): the caller obtains one itself; else an error
+ * already said (the lock held too long, the attempt waited for failed). */
+#define TOKEN_YOUR_TURN 1
+int token_wait_turn(const struct account *acct, long min_ttl, int force,
+    int *lock, struct oa2_buf *tok, time_t *expiry);
 
 /* tokenout.c (front too): the token command's options and output. */
 enum token_format { TOKEN_RAW, TOKEN_XOAUTH2, TOKEN_OAUTHBEARER, TOKEN_JSON };

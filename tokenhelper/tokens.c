@@ -149,22 +149,15 @@ token_obtain(struct account *acct, long min_ttl, int force, struct oa2_buf *tok,
     time_t *expiry)
 {
 	struct oa2_token_response tr;
-	time_t seen;
-	unsigned long gen;
 	int lock, r;
 
 	oa2_buf_reset(tok);
 	if (!force && token_cached(acct, min_ttl, tok, expiry) == 0)
 		return 0;
-	/* What the cache held before we waited, to recognise a token that
-	 * another process obtained meanwhile. */
-	seen = token_cached_expiry(acct, tok);
-	gen = account_lock_generation(acct->name);
-	lock = account_lock(acct->name, LOCK_TIMEOUT);
-	if (lock == OA2_ERR_TIMEOUT) {
-		account_lock_busy(acct->name);
-		return OA2_ERR_PROVIDER;
-	} else if (lock < 0 && acct->flow != FLOW_CLIENT_CREDENTIALS) {
+	if ((r = token_wait_turn(acct, min_ttl, force, &lock, tok, expiry)) !=
+	    TOKEN_YOUR_TURN)
+		return r;
+	if (lock < 0 && acct->flow != FLOW_CLIENT_CREDENTIALS) {
 		/* Two unlocked refreshes of a rotating refresh token: the
 		 * loser's token is spent and the grant may be revoked. */
 		char dir[768];
@@ -176,10 +169,8 @@ token_obtain(struct account *acct, long min_ttl, int force, struct oa2_buf *tok,
 		else
 			say("account %s: cannot take the account's lock (%s); "
 			    "refreshing without it could lose a rotated "
-			    "refresh "
-			    "token: set XDG_STATE_HOME to a private directory "
-			    "of "
-			    "this user",
+			    "refresh token: set XDG_STATE_HOME to a private "
+			    "directory of this user",
 			    acct->name, oa2_strerror(lock));
 		return lock == OA2_ERR_CONFIG ? OA2_ERR_CONFIG
 					      : OA2_ERR_PROVIDER;
@@ -187,14 +178,6 @@ token_obtain(struct account *acct, long min_ttl, int force, struct oa2_buf *tok,
 		/* Client credentials: nothing to lose, only a request more. */
 		verbose("account %s: no lock (%s); going on unlocked",
 		    acct->name, oa2_strerror(lock));
-	} else if (token_cached_after_wait(
-		       acct, min_ttl, force, seen, tok, expiry) == 0) {
-		account_unlock(lock);
-		return 0;
-	} else if (!force && account_lock_failed_since(lock, gen, &r)) {
-		account_lock_failed_say(acct->name, r);
-		account_unlock(lock);
-		return r;
 	}
 	oa2_buf_reset(tok);
 	oa2_token_response_init(&tr);
