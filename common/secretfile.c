@@ -19,39 +19,32 @@
 #include "secretfile.h"
 
 int
-oa2_secretfile_read(
-    const char *path, struct oa2_buf *out, char *err, size_t errsz)
+oa2_secretfile_read_fd(int fd, const char *what, const char *path,
+    struct oa2_buf *out, char *err, size_t errsz)
 {
 	struct stat st;
-	char chunk[1024];
+	char chunk[4096];
 	ssize_t n;
-	int fd, r = 0;
+	int r = 0;
 
-	oa2_buf_reset(out);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
-		snprintf(err, errsz, "cannot open secret file %s: %s", path,
-		    strerror(errno));
-		return errno == ENOENT ? OA2_ERR_NOTFOUND : OA2_ERR_IO;
-	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(
-		    err, errsz, "secret file %s is not a regular file", path);
+		snprintf(err, errsz, "%s %s is not a regular file", what, path);
 		r = OA2_ERR_PERM;
 		goto out;
 	}
 	if (st.st_uid != geteuid()) {
 		snprintf(err, errsz,
-		    "secret file %s belongs to uid %u, not to this user "
-		    "(uid %u); chown it",
-		    path, (unsigned)st.st_uid, (unsigned)geteuid());
+		    "%s %s belongs to uid %u, not to this user (uid %u); "
+		    "chown it",
+		    what, path, (unsigned)st.st_uid, (unsigned)geteuid());
 		r = OA2_ERR_PERM;
 		goto out;
 	}
 	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
 		snprintf(err, errsz,
-		    "secret file %s is accessible by others (mode %04o); "
-		    "run: chmod 600 %s",
-		    path, (unsigned)(st.st_mode & 07777), path);
+		    "%s %s is accessible by others (mode %04o); run: chmod "
+		    "600 %s",
+		    what, path, (unsigned)(st.st_mode & 07777), path);
 		r = OA2_ERR_PERM;
 		goto out;
 	}
@@ -64,12 +57,32 @@ oa2_secretfile_read(
 			r = OA2_ERR_IO;
 			goto out;
 		}
-		if ((r = oa2_buf_append(out, chunk, (size_t)n)) != 0) {
-			snprintf(
-			    err, errsz, "secret file %s is too large", path);
+		if (oa2_buf_append(out, chunk, (size_t)n) != 0) {
+			snprintf(err, errsz, "%s %s is too large", what, path);
+			r = OA2_ERR_TOOBIG;
 			goto out;
 		}
 	}
+out:
+	explicit_bzero(chunk, sizeof(chunk));
+	return r;
+}
+
+int
+oa2_secretfile_read(
+    const char *path, struct oa2_buf *out, char *err, size_t errsz)
+{
+	int fd, r;
+
+	oa2_buf_reset(out);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		snprintf(err, errsz, "cannot open secret file %s: %s", path,
+		    strerror(errno));
+		return errno == ENOENT ? OA2_ERR_NOTFOUND : OA2_ERR_IO;
+	}
+	if ((r = oa2_secretfile_read_fd(
+		 fd, "secret file", path, out, err, errsz)) != 0)
+		goto out;
 	while (out->len > 0 &&
 	    (out->data[out->len - 1] == '\n' ||
 		out->data[out->len - 1] == '\r' ||
@@ -81,7 +94,6 @@ oa2_secretfile_read(
 		r = OA2_ERR_CONFIG;
 	}
 out:
-	explicit_bzero(chunk, sizeof(chunk));
 	if (r != 0)
 		oa2_buf_reset(out);
 	close(fd);

@@ -15,4 +15,9 @@
 int oa2_secretfile_read(
     const char *path, struct oa2_buf *out, char *err, size_t errsz);
 
+/* The same checks on an open fd, then its contents appended to out
+ * (OA2_ERR_TOOBIG past out's cap).  Messages name it "WHAT PATH". */
+int oa2_secretfile_read_fd(int fd, const char *what, const char *path,
+    struct oa2_buf *out, char *err, size_t errsz);
+
 #endif

@@ -33,6 +33,7 @@
 #include "json.h"
 
 #include "err.h"
+#include "secretfile.h"
 #include "store.h"
 #include "wire.h"
 
@@ -204,59 +205,24 @@ out:
 	return r;
 }
 
-/* Reads the checked file on fd into text (capped by text's max). */
+/* Reads the file on fd, checked like any secret file, into text (capped
+ * by text's max). */
 static int
 read_file(int fd, const char *dir, const char *name, struct oa2_buf *text,
     char *err, size_t errsz)
 {
-	struct stat st;
-	char chunk[4096];
-	ssize_t n;
-	int r = 0;
+	char path[1024];
+	int r;
 
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	r = oa2_secretfile_read_fd(
+	    fd, "the token store file", path, text, err, errsz);
+	if (r == OA2_ERR_TOOBIG) {
 		snprintf(err, errsz,
-		    "the token store file %s/%s is not a regular file", dir,
-		    name);
-		r = OA2_ERR_PERM;
-		goto out;
+		    "the token store file %s is larger than %d bytes" AGAIN,
+		    path, OA2_STORE_FILE_MAX);
+		r = OA2_ERR_PARSE;
 	}
-	if (st.st_uid != geteuid()) {
-		snprintf(err, errsz,
-		    "the token store file %s/%s belongs to uid %u, not to "
-		    "this user (uid %u); chown it",
-		    dir, name, (unsigned)st.st_uid, (unsigned)geteuid());
-		r = OA2_ERR_PERM;
-		goto out;
-	}
-	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		snprintf(err, errsz,
-		    "the token store file %s/%s is accessible by others (mode "
-		    "%04o); run: chmod 600 %s/%s",
-		    dir, name, (unsigned)(st.st_mode & 07777), dir, name);
-		r = OA2_ERR_PERM;
-		goto out;
-	}
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			snprintf(err, errsz, "cannot read %s/%s: %s", dir, name,
-			    strerror(errno));
-			r = OA2_ERR_IO;
-			goto out;
-		}
-		if (oa2_buf_append(text, chunk, (size_t)n) != 0) {
-			snprintf(err, errsz,
-			    "the token store file %s/%s is larger than %d "
-			    "bytes" AGAIN,
-			    dir, name, OA2_STORE_FILE_MAX);
-			r = OA2_ERR_PARSE;
-			goto out;
-		}
-	}
-out:
-	explicit_bzero(chunk, sizeof(chunk));
 	return r;
 }
 
