@@ -174,6 +174,16 @@ _postfix_set()
 	    it_fail "postconf -e failed: $*"
 }
 
+# postfix_postmap MAP...: postmap with a private, empty configuration
+# directory: a plain "postmap" reads /etc/postfix/main.cf, which a machine
+# where Postfix is installed but not configured does not have.
+postfix_postmap()
+{
+	local etc=$IT_DIR/postmap-etc
+	mkdir -p "$etc" && : >>"$etc/main.cf" || return 1
+	postmap -c "$etc" "$@"
+}
+
 # The password map: keyed by the exact relayhost form "[127.0.0.1]:PORT".
 # A value without ":" would give an empty password; Postfix accepts that
 # (the PASS callback then returns a zero-length secret).

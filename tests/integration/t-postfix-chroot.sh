@@ -99,7 +99,7 @@ doc_snippet postfix.md postfix-sasl_passwd \
     "[smtp.office365.com]:587" "$relayhost" relay@contoso.com "$mb" \
     >"$maps/sasl_passwd"
 chmod 0600 "$maps/sasl_passwd"
-postmap "hash:$maps/sasl_passwd" || it_fail "postmap failed"
+postfix_postmap "hash:$maps/sasl_passwd" || it_fail "postmap failed"
 main=$(doc_snippet postfix.md postfix-main.cf \
     "[smtp.office365.com]:587" "$relayhost" \
     /etc/postfix/sasl_passwd "$maps/sasl_passwd" \

@@ -84,7 +84,7 @@ doc_snippet postfix.md postfix-sender_relay \
     alice@contoso.com "$alice" relay@contoso.com "$relay" \
     "[smtp.office365.com]:587" "$relayhost" >"$maps/sender_relay"
 chmod 0600 "$maps/sasl_passwd"
-postmap "hash:$maps/sasl_passwd" "hash:$maps/sender_relay" ||
+postfix_postmap "hash:$maps/sasl_passwd" "hash:$maps/sender_relay" ||
     it_fail "postmap failed"
 
 # The test's plugin and helper are not in the system paths: add them.
