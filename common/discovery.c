@@ -53,7 +53,7 @@ int
 oa2_discovery_parse(const char *body, size_t len, const char *expected_issuer,
     struct oa2_endpoints *ep, char *err, size_t errsz)
 {
-	struct json_object *o;
+	struct json_object *o, *v;
 	int r;
 
 	memset(ep, 0, sizeof(*ep));
@@ -72,6 +72,10 @@ oa2_discovery_parse(const char *body, size_t len, const char *expected_issuer,
 	    (r = copy_url(
 		 o, "revocation_endpoint", ep->revocation, err, errsz)) != 0)
 		goto out;
+	if (json_object_object_get_ex(
+		o, "authorization_response_iss_parameter_supported", &v) &&
+	    json_object_is_type(v, json_type_boolean))
+		ep->iss_supported = json_object_get_boolean(v);
 	if (ep->token[0] == '\0') {
 		snprintf(err, errsz, "the metadata names no token_endpoint");
 		r = OA2_ERR_PARSE;

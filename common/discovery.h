@@ -15,6 +15,9 @@ struct oa2_endpoints {
 	char token[OA2_URL_MAX];
 	char device[OA2_URL_MAX];
 	char revocation[OA2_URL_MAX];
+	/* RFC 9207: authorization_response_iss_parameter_supported is true:
+	 * every authorization response carries iss. */
+	int iss_supported;
 };
 
 /* Parse a metadata document.  0 with every endpoint it names copied (an

@@ -24,7 +24,7 @@
 #include "err.h"
 #include "redirect.h"
 
-enum param { P_OTHER, P_CODE, P_STATE, P_ERROR, P_ERROR_DESCRIPTION };
+enum param { P_OTHER, P_CODE, P_STATE, P_ERROR, P_ERROR_DESCRIPTION, P_ISS };
 
 void
 oa2_redirect_init(struct oa2_redirect *r)
@@ -47,6 +47,8 @@ redirect_clear(struct oa2_redirect *r)
 	explicit_bzero(r->state, sizeof(r->state));
 	r->error[0] = '\0';
 	r->error_description[0] = '\0';
+	r->iss[0] = '\0';
+	r->has_iss = 0;
 	r->path[0] = '\0';
 }
 
@@ -129,6 +131,7 @@ param_name(const char *k, size_t n)
 	    {"state", P_STATE},
 	    {"error", P_ERROR},
 	    {"error_description", P_ERROR_DESCRIPTION},
+	    {"iss", P_ISS},
 	};
 	size_t i;
 
@@ -173,6 +176,15 @@ query_param(const char *p, size_t n, char *tmp, unsigned *seen,
 			return OA2_ERR_TOOBIG;
 		memcpy(out->state, tmp, dlen);
 		out->state[dlen] = '\0';
+		return 0;
+	case P_ISS:
+		if (!is_vschar(tmp, dlen))
+			return OA2_ERR_PARSE;
+		if (dlen >= sizeof(out->iss))
+			return OA2_ERR_TOOBIG;
+		memcpy(out->iss, tmp, dlen);
+		out->iss[dlen] = '\0';
+		out->has_iss = 1;
 		return 0;
 	case P_ERROR:
 		if (dlen == 0)

@@ -19,6 +19,8 @@ struct oa2_redirect {
 	char state[256];	     /* decoded; "" if absent */
 	char error[128];	     /* printable; "" if absent */
 	char error_description[512]; /* printable, percent-decoded */
+	char iss[1024];		     /* RFC 9207, decoded; "" if absent */
+	int has_iss;		     /* iss was present (even empty) */
 	char path[256];		     /* as sent, not decoded */
 };
 
@@ -40,8 +42,9 @@ void oa2_redirect_free(struct oa2_redirect *r);
  *      error, a code or state outside RFC 6749's VSCHAR.
  * Garbage is rejected as soon as its first bytes show it, so the listener
  * need not wait for a blank line that never comes.  On error out is left
- * cleared.  Query values are form-decoded ('+' is a space); parameters
- * other than the four kept ones (iss, session_state, scope, ...) are
+ * cleared.  Query values are form-decoded ('+' is a space); iss must be
+ * VSCHAR and fit its field; parameters other than the five kept ones
+ * (session_state, scope, ...) are
  * checked for valid escapes and otherwise ignored.  error and
  * error_description are truncated to their fields, never rejected for
  * length: a failure must reach the user.

@@ -119,6 +119,7 @@ account_endpoints(struct account *acct)
 	fill(acct->authorization_endpoint, ep.authorization);
 	fill(acct->device_endpoint, ep.device);
 	fill(acct->revocation_endpoint, ep.revocation);
+	acct->iss_supported = ep.iss_supported;
 	if ((r = check_token_endpoint(acct, "discovered token_endpoint")) != 0)
 		goto out;
 	acct->need_discovery = 0;

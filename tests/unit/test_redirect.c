@@ -24,37 +24,41 @@ test_parse_ok(void **state)
 	static const struct {
 		const char *name, *req;
 		int rc;
-		const char *path, *code, *st, *error, *desc;
+		const char *path, *code, *st, *error, *desc, *iss;
 	} cases[] = {
 	    {"normal callback",
 		"GET /callback?code=SplxlOBeZQQYbYS6WxSbIA&state=xyz-1_2.3~"
 		" HTTP/1.1" H,
-		0, "/callback", "SplxlOBeZQQYbYS6WxSbIA", "xyz-1_2.3~", "", ""},
-	    {"extra params ignored, escapes decoded",
+		0, "/callback", "SplxlOBeZQQYbYS6WxSbIA", "xyz-1_2.3~", "", "",
+		NULL},
+	    {"extra params ignored, escapes and iss decoded",
 		"GET /callback?iss=https%3A%2F%2Fidp&code=a%2Fb%2Bc+d"
 		"&session_state=x.y&state=s%7E&scope=openid+email HTTP/1.1" H,
-		0, "/callback", "a/b+c d", "s~", "", ""},
+		0, "/callback", "a/b+c d", "s~", "", "", "https://idp"},
+	    {"an empty iss is there (RFC 9207: compared, so refused)",
+		"GET /callback?code=c&iss= HTTP/1.1" H, 0, "/callback", "c", "",
+		"", "", ""},
 	    {"no headers, HTTP/1.0",
 		"GET /callback?code=c&state=s HTTP/1.0\r\n\r\n", 0, "/callback",
-		"c", "s", "", ""},
+		"c", "s", "", "", NULL},
 	    {"bytes after the blank line are ignored",
 		"GET /callback?code=c&state=s HTTP/1.1" H "junk\0junk", 0,
-		"/callback", "c", "s", "", ""},
+		"/callback", "c", "s", "", "", NULL},
 	    {"error with description",
 		"GET /callback?error=access_denied&error_description=The+user"
 		"+said+%3Cno%3E%0D%0Aand%09left%C3%A9&state=s HTTP/1.1" H,
 		0, "/callback", "", "s", "access_denied",
-		"The user said <no>  and left??"},
+		"The user said <no>  and left??", NULL},
 	    {"missing code is the caller's business",
 		"GET /callback?state=s HTTP/1.1" H, 0, "/callback", "", "s", "",
-		""},
+		"", NULL},
 	    {"no query", "GET /favicon.ico HTTP/1.1" H, 0, "/favicon.ico", "",
-		"", "", ""},
+		"", "", "", NULL},
 	    {"empty pairs, valueless names",
-		"GET /cb?&&state&code=c& HTTP/1.1" H, 0, "/cb", "c", "", "",
-		""},
+		"GET /cb?&&state&code=c& HTTP/1.1" H, 0, "/cb", "c", "", "", "",
+		NULL},
 	    {"path kept as sent", "GET /%63allback?code=c HTTP/1.1" H, 0,
-		"/%63allback", "c", "", "", ""},
+		"/%63allback", "c", "", "", "", NULL},
 	};
 	struct oa2_redirect r;
 	size_t i, len;
@@ -73,6 +77,8 @@ test_parse_ok(void **state)
 		assert_string_equal(r.state, cases[i].st);
 		assert_string_equal(r.error, cases[i].error);
 		assert_string_equal(r.error_description, cases[i].desc);
+		assert_int_equal(r.has_iss, cases[i].iss != NULL);
+		assert_string_equal(r.iss, cases[i].iss ? cases[i].iss : "");
 	}
 	oa2_redirect_free(&r);
 }
@@ -115,7 +121,13 @@ test_parse_bad(void **state)
 	    {"bad escape: cut short", "GET /callback?code=a%4 HTTP/1.1" H,
 		OA2_ERR_PARSE},
 	    {"bad escape in an ignored param",
-		"GET /callback?code=c&iss=%G0 HTTP/1.1" H, OA2_ERR_PARSE},
+		"GET /callback?code=c&scope=%G0 HTTP/1.1" H, OA2_ERR_PARSE},
+	    {"bad escape in iss", "GET /callback?code=c&iss=%G0 HTTP/1.1" H,
+		OA2_ERR_PARSE},
+	    {"duplicate iss", "GET /callback?code=c&iss=a&iss=a HTTP/1.1" H,
+		OA2_ERR_PARSE},
+	    {"control in iss", "GET /callback?code=c&iss=a%0Ab HTTP/1.1" H,
+		OA2_ERR_PARSE},
 	    {"bad escape in the path", "GET /call%gback?code=c HTTP/1.1" H,
 		OA2_ERR_PARSE},
 	    {"escaped NUL", "GET /callback?code=a%00b HTTP/1.1" H,
