@@ -205,6 +205,8 @@ account_resolve(
 			out->scope = out->flow == FLOW_CLIENT_CREDENTIALS
 			    ? MS_SCOPE_APP
 			    : MS_SCOPE_DELEGATED;
+		out->microsoft = 1;
+		out->refresh_scope = 1;
 	} else if (strcmp(provider, "google") == 0) {
 		out->google = 1;
 		toolong |= set_url(out->token_endpoint, v[OA2_K_TOKEN_ENDPOINT],
@@ -479,20 +481,28 @@ lock_open(const char *account, int op, int timeout_s)
 	return fd;
 }
 
-/* The lock file's content: "<generation> <error>\n", the outcome of the
- * last attempt to obtain a token under the lock (0 for success).  A waiter
- * that finds the generation moved and an error knows that the attempt it
- * waited for failed, and says so instead of repeating the same request:
- * with a refresh token the provider just refused, a repeat is one more
- * use of a spent token, which reuse detection punishes. */
+/* The lock file's content: "<generation> <error> <sentence>\n", the
+ * outcome of the last attempt to obtain a token under the lock (error 0
+ * for success) and the sentence it said last.  A waiter that finds the
+ * generation moved and an error knows that the attempt it waited for
+ * failed, and says that attempt's own sentence instead of repeating the
+ * same request: with a refresh token the provider just refused, a repeat
+ * is one more use of a spent token, which reuse detection punishes.  The
+ * file is 0600 in the private state directory; sentences hold no secret. */
+#define OUTCOME_MAX (64 + SAID_MAX)
+
 static int
-outcome_parse(const char *b, ssize_t n, unsigned long *gen, int *err)
+outcome_parse(const char *b, ssize_t n, unsigned long *gen, int *err, char *why,
+    size_t whysz)
 {
-	char buf[64], *end;
+	char buf[OUTCOME_MAX], *end;
+	size_t wn;
 	long e;
 
 	*gen = 0;
 	*err = 0;
+	if (whysz > 0)
+		why[0] = '\0';
 	if (n <= 0)
 		return 0;
 	if ((size_t)n >= sizeof(buf))
@@ -504,18 +514,26 @@ outcome_parse(const char *b, ssize_t n, unsigned long *gen, int *err)
 	if (errno != 0 || end == buf || *end != ' ')
 		return OA2_ERR_PARSE;
 	e = strtol(end + 1, &end, 10);
-	if (*end != '\n' || e > 0 || e < OA2_ERR_LAST)
+	if ((*end != ' ' && *end != '\n') || e > 0 || e < OA2_ERR_LAST)
 		return OA2_ERR_PARSE;
 	*err = (int)e;
+	if (*end == ' ' && whysz > 0) {
+		wn = strcspn(end + 1, "\n");
+		if (wn >= whysz)
+			wn = whysz - 1;
+		memcpy(why, end + 1, wn);
+		why[wn] = '\0';
+	}
 	return 0;
 }
 
 static int
-outcome_read(int fd, unsigned long *gen, int *err)
+outcome_read(int fd, unsigned long *gen, int *err, char *why, size_t whysz)
 {
-	char b[64];
+	char b[OUTCOME_MAX];
 
-	return outcome_parse(b, pread(fd, b, sizeof(b), 0), gen, err);
+	return outcome_parse(
+	    b, pread(fd, b, sizeof(b), 0), gen, err, why, whysz);
 }
 
 unsigned long
@@ -530,7 +548,7 @@ account_lock_generation(const char *account)
 	snprintf(path, sizeof(path), "%s/%s.lock", dir, account);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return 0;
-	(void)outcome_read(fd, &gen, &err);
+	(void)outcome_read(fd, &gen, &err, NULL, 0);
 	close(fd);
 	return gen;
 }
@@ -539,31 +557,37 @@ void
 account_lock_record(int fd, int err)
 {
 	unsigned long gen;
-	char b[64];
+	char b[OUTCOME_MAX];
 	int old, n;
 
 	if (fd < 0)
 		return;
-	if (outcome_read(fd, &gen, &old) != 0)
+	if (outcome_read(fd, &gen, &old, NULL, 0) != 0)
 		gen = 0;
-	n = snprintf(b, sizeof(b), "%lu %d\n", gen + 1, err);
+	n = snprintf(b, sizeof(b), "%lu %d %s\n", gen + 1, err,
+	    err != 0 ? said_last() : "");
+	if (n < 0 || (size_t)n >= sizeof(b))
+		n = snprintf(b, sizeof(b), "%lu %d\n", gen + 1, err);
 	if (pwrite(fd, b, (size_t)n, 0) == n)
 		(void)ftruncate(fd, n);
 }
 
 int
-account_lock_failed_since(int fd, unsigned long gen0, int *err)
+account_lock_failed_since(
+    int fd, unsigned long gen0, int *err, char *why, size_t whysz)
 {
 	unsigned long gen;
 
-	return fd >= 0 && outcome_read(fd, &gen, err) == 0 && gen != gen0 &&
-	    *err != 0;
+	return fd >= 0 && outcome_read(fd, &gen, err, why, whysz) == 0 &&
+	    gen != gen0 && *err != 0;
 }
 
 void
-account_lock_failed_say(const char *account, int err)
+account_lock_failed_say(const char *account, int err, const char *why)
 {
-	if (err == OA2_ERR_AUTH)
+	if (why[0] != '\0')
+		say("%s", why);
+	else if (err == OA2_ERR_AUTH)
 		say("account %s: the refresh token was refused a moment ago "
 		    "(another sasl-oauth2 tried it); log in again: sasl-oauth2 "
 		    "login %s",

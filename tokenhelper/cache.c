@@ -73,6 +73,7 @@ token_wait_turn(const struct account *acct, long min_ttl, int force, int *lock,
 {
 	time_t seen = cached_expiry(acct, tok), start = time(NULL);
 	unsigned long gen = account_lock_generation(acct->name);
+	char why[SAID_MAX];
 	int exclusive, failed, r;
 
 	*lock = account_lock_or_wait(acct->name, LOCK_TIMEOUT, &exclusive);
@@ -91,8 +92,10 @@ token_wait_turn(const struct account *acct, long min_ttl, int force, int *lock,
 		}
 		/* The attempt we waited for failed: say so rather than
 		 * repeat its request (refresh --all, force, still tries). */
-		if (!force && account_lock_failed_since(*lock, gen, &failed)) {
-			account_lock_failed_say(acct->name, failed);
+		if (!force &&
+		    account_lock_failed_since(
+			*lock, gen, &failed, why, sizeof(why))) {
+			account_lock_failed_say(acct->name, failed, why);
 			r = failed;
 			break;
 		}

@@ -100,6 +100,36 @@ open_browser(const char *url)
 	return 0;
 }
 
+/* Does the space-separated scope hold word? */
+static int
+scope_has(const char *scope, const char *word)
+{
+	size_t n = strlen(word), len;
+	const char *p;
+
+	for (p = scope; p != NULL && *p != '\0'; p += len) {
+		p += strspn(p, " ");
+		len = strcspn(p, " ");
+		if (len == n && memcmp(p, word, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* OpenID Connect Core 1.0 section 11: a request for offline_access must
+ * carry prompt=consent, or the provider may drop it and issue no refresh
+ * token.  Microsoft grants offline_access without it (its preset would only
+ * make the user consent again at every login); Google has no such scope
+ * and gets its own pair (build_auth_url). */
+static int
+add_offline_consent(const struct account *acct, struct oa2_buf *q)
+{
+	if (acct->microsoft || acct->google ||
+	    !scope_has(acct->scope, "offline_access"))
+		return 0;
+	return oa2_form_add(q, "prompt", "consent");
+}
+
 static int
 build_auth_url(const struct account *acct, const char *redirect_uri,
     const char *state, const char *challenge, struct oa2_buf *url)
@@ -123,6 +153,8 @@ build_auth_url(const struct account *acct, const char *redirect_uri,
 	    ((r = oa2_form_add(&q, "access_type", "offline")) != 0 ||
 		(r = oa2_form_add(&q, "prompt", "consent")) != 0))
 		goto out;
+	if ((r = add_offline_consent(acct, &q)) != 0)
+		goto out;
 	if ((r = oa2_buf_appendz(url, acct->authorization_endpoint)) != 0 ||
 	    (r = oa2_buf_appendc(url,
 		 strchr(acct->authorization_endpoint, '?') ? '&' : '?')) != 0 ||
@@ -145,6 +177,40 @@ report_login(const struct account *acct, const struct oa2_token_response *tr,
 		? ", refresh token stored"
 		: "; no refresh token was issued (is offline_access in the "
 		  "scope?), so you will have to log in again when it expires");
+}
+
+/* RFC 9207: the authorization response names the issuer that sent it;
+ * one naming another issuer (a mix-up attack, or a browser that logged in
+ * elsewhere) is refused, and so is one without iss from an issuer whose
+ * metadata promises it.  The issuer to compare with is the configured one
+ * (discovery checked that the metadata says the same). */
+static int
+check_iss(const struct account *acct, const struct oa2_redirect *rd)
+{
+	if (!rd->has_iss && !acct->iss_supported)
+		return 0;
+	if (acct->issuer == NULL) {
+		verbose("account %s: the authorization response names issuer "
+			"%s; set issuer to have it checked",
+		    acct->name, rd->iss);
+		return 0;
+	}
+	if (!rd->has_iss) {
+		say("account %s: the authorization response names no issuer "
+		    "although %s promises to (RFC 9207); the code is refused: "
+		    "run login again, and make sure the browser goes to %s",
+		    acct->name, acct->issuer, acct->authorization_endpoint);
+		return OA2_ERR_AUTH;
+	}
+	if (strcmp(rd->iss, acct->issuer) != 0) {
+		say("account %s: the authorization response comes from issuer "
+		    "%s, not from %s (RFC 9207); the code is refused: run "
+		    "login again, and make sure the browser goes to %s",
+		    acct->name, rd->iss, acct->issuer,
+		    acct->authorization_endpoint);
+		return OA2_ERR_AUTH;
+	}
+	return 0;
 }
 
 static int
@@ -209,6 +275,8 @@ login_authcode(struct account *acct, int no_browser, int timeout)
 		    oa2_strerror(r));
 		goto out;
 	}
+	if ((r = check_iss(acct, &rd)) != 0)
+		goto out;
 	if (rd.error[0] != '\0') {
 		say("account %s: the identity provider refused the login: "
 		    "%s%s%s",
@@ -249,8 +317,9 @@ device_start(const struct account *acct, struct oa2_device_response *da)
 	oa2_buf_init(&body, OA2_HTTP_BODY_MAX);
 	if ((r = client_auth(acct, acct->device_endpoint, &form, &h)) != 0)
 		goto out;
-	if (acct->scope != NULL &&
-	    (r = oa2_form_add(&form, "scope", acct->scope)) != 0)
+	if ((acct->scope != NULL &&
+		(r = oa2_form_add(&form, "scope", acct->scope)) != 0) ||
+	    (r = add_offline_consent(acct, &form)) != 0)
 		goto out;
 	r = oa2_http_post(
 	    &h, acct->device_endpoint, &form, &status, &body, err, sizeof(err));

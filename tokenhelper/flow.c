@@ -59,6 +59,19 @@ client_auth(const struct account *acct, const char *audience,
 	return r;
 }
 
+/* Say what the provider's error answer means; its class. */
+static int
+explain(const struct account *acct, const struct oa2_token_response *tr)
+{
+	char msg[1024];
+	int r;
+
+	r = oa2_explain(tr, acct->name, acct->flow == FLOW_CLIENT_CREDENTIALS,
+	    msg, sizeof(msg));
+	say("%s", msg);
+	return r;
+}
+
 /* quiet: leave provider errors (tr->error) to the caller, say nothing. */
 static int
 token_post(const struct account *acct, struct oa2_buf *form,
@@ -66,7 +79,7 @@ token_post(const struct account *acct, struct oa2_buf *form,
 {
 	struct oa2_http h = {0};
 	struct oa2_buf body;
-	char err[768], msg[1024], retry_after[OA2_RETRY_AFTER_MAX];
+	char err[768], retry_after[OA2_RETRY_AFTER_MAX];
 	long status = 0;
 	int r;
 
@@ -95,9 +108,7 @@ token_post(const struct account *acct, struct oa2_buf *form,
 	if (r == OA2_ERR_PROVIDER && quiet) {
 		verbose("account %s: %s", acct->name, tr->error);
 	} else if (r == OA2_ERR_PROVIDER) {
-		r = oa2_explain(tr, acct->name,
-		    acct->flow == FLOW_CLIENT_CREDENTIALS, msg, sizeof(msg));
-		say("%s", msg);
+		r = explain(acct, tr);
 	} else if (r != 0) {
 		say("account %s: unusable answer from %s (HTTP %ld): %s",
 		    acct->name, acct->token_endpoint, status,
@@ -145,9 +156,9 @@ flow_client_credentials(
 	return r;
 }
 
-int
-flow_refresh(const struct account *acct, const char *refresh_token,
-    struct oa2_token_response *tr)
+static int
+refresh_post(const struct account *acct, const char *refresh_token,
+    const char *scope, struct oa2_token_response *tr, int quiet)
 {
 	struct oa2_buf form;
 	int r;
@@ -155,11 +166,37 @@ flow_refresh(const struct account *acct, const char *refresh_token,
 	oa2_buf_init(&form, 65536);
 	if ((r = oa2_form_add(&form, "grant_type", "refresh_token")) == 0 &&
 	    (r = oa2_form_add(&form, "refresh_token", refresh_token)) == 0 &&
-	    (acct->scope == NULL ||
-		(r = oa2_form_add(&form, "scope", acct->scope)) == 0))
-		r = token_request(acct, &form, tr);
+	    (scope == NULL || (r = oa2_form_add(&form, "scope", scope)) == 0))
+		r = token_post(acct, &form, tr, quiet);
 	oa2_buf_free(&form);
 	return r;
+}
+
+/* RFC 6749 section 6: a refresh without scope asks for the scope of the
+ * original grant, which is what the account wants, and a scope beyond it
+ * is refused; so only a preset whose provider requires the scope sends it
+ * (Microsoft's v2.0 endpoint: AADSTS900144).  Should the provider refuse
+ * that scope, ask once more without it: an error answer spends no refresh
+ * token. */
+int
+flow_refresh(const struct account *acct, const char *refresh_token,
+    struct oa2_token_response *tr)
+{
+	const char *scope = acct->refresh_scope ? acct->scope : NULL;
+	int r;
+
+	r = refresh_post(acct, refresh_token, scope, tr, scope != NULL);
+	if (r != OA2_ERR_PROVIDER || scope == NULL)
+		return r;
+	if (strcmp(tr->error, "invalid_scope") != 0)
+		return explain(acct, tr);
+	verbose("account %s: the provider refused the scope of the refresh "
+		"(invalid_scope); asking again without scope, for the scope "
+		"originally granted",
+	    acct->name);
+	oa2_token_response_free(tr);
+	oa2_token_response_init(tr);
+	return refresh_post(acct, refresh_token, NULL, tr, 0);
 }
 
 int

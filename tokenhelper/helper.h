@@ -52,6 +52,9 @@ struct account {
 	const char *issuer; /* generic: discovery source */
 	int need_discovery; /* endpoints still to be discovered */
 	int google;	    /* provider quirks */
+	int microsoft;
+	int refresh_scope; /* the provider wants scope on refresh */
+	int iss_supported; /* discovery: RFC 9207 iss is always sent */
 	enum flow flow;
 	enum store_kind store;
 	enum client_auth client_auth;
@@ -80,9 +83,14 @@ extern struct options opt;
 #define GLOBAL_SHORTOPTS "+c:vhV"
 extern const struct option global_longopts[];
 
-/* Messages: "sasl-oauth2: <text>" on stderr; verbose() only with -v. */
+/* Messages: "sasl-oauth2: <text>" on stderr, one line in one write(2);
+ * verbose() only with -v. */
+#define SAID_MAX 1024 /* bytes of text in a line; longer ones are cut */
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void verbose(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The text of the last say() ("" after said_forget()). */
+const char *said_last(void);
+void said_forget(void);
 
 /* The caller's deadline: the plugin kills the helper at the
  * CLOCK_MONOTONIC millisecond in this variable (plugin/exec.c). */
@@ -134,13 +142,15 @@ int account_lock_upgrade(int fd, int timeout_s);
 void account_lock_inherit(void);
 /* The outcome of the last attempt under the account's lock: its
  * generation (0 if none) before waiting; after the wait, whether an
- * attempt since then failed (*err its error); and, by the holder of the
- * exclusive lock, the outcome of its own attempt. */
+ * attempt since then failed (*err its error, why[] the sentence it said);
+ * and, by the holder of the exclusive lock, the outcome of its own attempt
+ * with the sentence it said last (said_last()). */
 unsigned long account_lock_generation(const char *account);
-int account_lock_failed_since(int fd, unsigned long gen0, int *err);
+int account_lock_failed_since(
+    int fd, unsigned long gen0, int *err, char *why, size_t whysz);
 void account_lock_record(int fd, int err);
-/* Say that the attempt another process made a moment ago failed. */
-void account_lock_failed_say(const char *account, int err);
+/* Say why the attempt another process made a moment ago failed. */
+void account_lock_failed_say(const char *account, int err, const char *why);
 /* Say that another process holds the account's lock for too long. */
 void account_lock_busy(const char *account);
 

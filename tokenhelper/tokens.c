@@ -139,6 +139,10 @@ obtain(struct account *acct, struct oa2_token_response *tr)
 		if (r == 0 && tr->refresh_token.len == 0)
 			r = oa2_buf_append(&tr->refresh_token,
 			    e.refresh_token.data, e.refresh_token.len);
+		/* An answer without scope keeps the scope granted before
+		 * (RFC 6749 section 5.1: it is unchanged). */
+		if (r == 0 && tr->scope[0] == '\0')
+			snprintf(tr->scope, sizeof(tr->scope), "%s", e.scope);
 	}
 	oa2_store_entry_free(&e);
 	return r;
@@ -181,6 +185,7 @@ token_obtain(struct account *acct, long min_ttl, int force, struct oa2_buf *tok,
 	}
 	oa2_buf_reset(tok);
 	oa2_token_response_init(&tr);
+	said_forget(); /* the lock record keeps this attempt's sentence */
 	if ((r = obtain(acct, &tr)) == 0 &&
 	    (r = token_accept(acct, &tr, expiry)) == 0)
 		r = oa2_buf_append(

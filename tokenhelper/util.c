@@ -30,12 +30,45 @@ const struct option global_longopts[] = {
     {"verbose", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
 
+/* The last sentence say() wrote, for the account's lock record: a caller
+ * that waited for another's attempt repeats that attempt's sentence. */
+static char said[SAID_MAX];
+
+/* One line, "sasl-oauth2: <text>\n", in one write(2): callers that share a
+ * stderr (a storm of helpers under one Postfix or a timer's log) must not
+ * interleave their lines.  Control characters become spaces, so a line
+ * stays one line; an over-long one is cut. */
 static void
-vsay(const char *fmt, va_list ap)
+vsay(const char *fmt, va_list ap, int keep)
 {
-	fputs("sasl-oauth2: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	static const char prefix[] = "sasl-oauth2: ";
+	char line[sizeof(prefix) + SAID_MAX];
+	size_t len = sizeof(prefix) - 1, i, off;
+	ssize_t w;
+	int n;
+
+	memcpy(line, prefix, len);
+	n = vsnprintf(line + len, sizeof(line) - len - 1, fmt, ap);
+	if (n < 0)
+		return;
+	len += (size_t)n < sizeof(line) - len - 1 ? (size_t)n
+						  : sizeof(line) - len - 2;
+	for (i = sizeof(prefix) - 1; i < len; i++)
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			line[i] = ' ';
+	if (keep) {
+		memcpy(said, line + sizeof(prefix) - 1,
+		    len - (sizeof(prefix) - 1));
+		said[len - (sizeof(prefix) - 1)] = '\0';
+	}
+	line[len++] = '\n';
+	for (off = 0; off < len; off += (size_t)w) {
+		w = write(STDERR_FILENO, line + off, len - off);
+		if (w < 0 && errno == EINTR)
+			w = 0;
+		else if (w <= 0)
+			return;
+	}
 }
 
 void
@@ -46,7 +79,7 @@ say(const char *fmt, ...)
 	if (opt.quiet)
 		return;
 	va_start(ap, fmt);
-	vsay(fmt, ap);
+	vsay(fmt, ap, 1);
 	va_end(ap);
 }
 
@@ -58,8 +91,20 @@ verbose(const char *fmt, ...)
 	if (!opt.verbose)
 		return;
 	va_start(ap, fmt);
-	vsay(fmt, ap);
+	vsay(fmt, ap, 0);
 	va_end(ap);
+}
+
+const char *
+said_last(void)
+{
+	return said;
+}
+
+void
+said_forget(void)
+{
+	said[0] = '\0';
 }
 
 int

@@ -4,7 +4,7 @@
 #
 #   idp_start [ENV=VALUE...]   start it (e.g. IDP_AT_TTL=5 IDP_RT_TTL=60)
 #   idp_cc_token ID SECRET [basic|post] [SCOPE]   print a client-credentials token
-#   idp_revoke TOKEN           revoke at /token/revocation (as the dovecot client)
+#   idp_revoke TOKEN           revoke at /token/revocation (as its own client)
 #   idp_introspect TOKEN       print the introspection JSON (as the dovecot client)
 #   idp_stats [FIELD]          print /_test/stats, or one counter:
 #                              token_requests, grants_revoked, or a grant type
@@ -102,9 +102,8 @@ idp_start()
 {
 	local dir pid log="$IT_DIR/log/idp.log"
 	it_require node npm curl flock sha256sum
-	node -e 'const [a,b]=process.versions.node.split(".").map(Number);
-	    process.exit(a>20||(a===20&&b>=18)?0:1)' ||
-	    it_skip "oidc-provider needs Node >= 20.18 (have $(node --version))"
+	node -e 'process.exit(Number(process.versions.node.split(".")[0])>=18?0:1)' ||
+	    it_skip "oidc-provider 8 needs Node >= 18 (have $(node --version))"
 	dir=$(_idp_prepare) ||
 	    it_skip "cannot install npm oidc-provider (see $IT_DIR/log/idp-npm.log)"
 	# One app-only mailbox per test: parallel tests share the keyrings
@@ -171,14 +170,26 @@ idp_cc_token()
 	printf '%s\n' "$tok"
 }
 
-# idp_revoke TOKEN: revoke it (the dovecot client may revoke any token).
-# An access token dies alone; a refresh token takes its grant with it.
+# idp_revoke TOKEN: revoke it at /token/revocation as the client it was
+# issued to (upstream's rule: a client revokes its own tokens; the dovecot
+# client's introspection tells which).  An access token dies alone; a
+# refresh token takes its grant with it.
 idp_revoke()
 {
-	local code
+	local cid code
+	local -a auth
+	cid=$(idp_json_field "$(idp_introspect "$1")" client_id)
+	case $cid in
+	"") it_log "idp_revoke: the token is not active"; return 0 ;;
+	"$IDP_RELAY_BASIC_ID") auth=(-u "$cid:$IDP_RELAY_BASIC_SECRET") ;;
+	"$IDP_MUA_SECRET_ID") auth=(-u "$cid:$IDP_MUA_SECRET_SECRET") ;;
+	"$IDP_RELAY_POST_ID") auth=(--data-urlencode "client_id=$cid"
+	    --data-urlencode "client_secret=$IDP_RELAY_POST_SECRET") ;;
+	*) auth=(--data-urlencode "client_id=$cid") ;; # public clients
+	esac
 	code=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' \
-	    -u "$IDP_DOVECOT_ID:$IDP_DOVECOT_SECRET" \
-	    --data-urlencode "token=$1" "$IDP_REVOKE_URL") || return 1
+	    "${auth[@]}" --data-urlencode "token=$1" "$IDP_REVOKE_URL") ||
+	    return 1
 	[ "$code" = 200 ] || { it_log "idp_revoke: HTTP $code"; return 1; }
 }
 

@@ -2,7 +2,9 @@
 # t-accounts.sh: account kinds and presets against the real identity
 # provider: client credentials with a certificate (private_key_jwt, RS256,
 # x5t#S256), the microsoft and google presets pointed at the local IdP by
-# overriding their endpoints, one app-only account serving two mailboxes,
+# overriding their endpoints (delegated logins against the IdP's
+# Microsoft-like and Google-like clients), a refresh retried without scope
+# after invalid_scope, one app-only account serving two mailboxes,
 # discovery, and configuration errors with their exit codes and sentences.
 . "$(dirname "$0")/lib.sh"
 
@@ -67,7 +69,29 @@ user = carol.$$@example.test
 provider = google
 authorization_endpoint = $IDP_AUTH_URL
 token_endpoint = $IDP_TOKEN_URL
+client_id = $IDP_MUA_GOOGLE_ID
+
+[account msdeleg]
+user = dave.$$@example.test
+provider = microsoft
+tenant = contoso.onmicrosoft.com
+authorization_endpoint = $IDP_AUTH_URL
+token_endpoint = $IDP_TOKEN_URL
+client_id = $IDP_MUA_MS_ID
+
+[account gen]
+user = frank.$$@example.test
+issuer = $IDP_ISSUER
 client_id = $IDP_MUA_ID
+scope = openid email offline_access
+
+[account msgen]
+user = frank.$$@example.test
+provider = microsoft
+tenant = contoso.onmicrosoft.com
+token_endpoint = $IDP_TOKEN_URL
+client_id = $IDP_MUA_ID
+scope = openid email offline_access https://outlook.office.com/SMTP.Send
 
 [account ropc]
 user = erin.$$@example.test
@@ -109,13 +133,32 @@ oa2_key_clear root "$other"
 expect 78 "AADSTS9001023" "$H" token ms-notenant
 it_log "microsoft preset: ok; two mailboxes, one request; no tenant refused"
 
-# google preset: authorization code with access_type=offline, prompt=consent.
-"$H" login --no-browser --timeout 60 gmail 2>"$IT_DIR/log/login.err" &
-lpid=$!
-for _ in $(seq 1 100); do
-	url=$(grep -m1 -o "$IDP_ISSUER/auth?[^ ]*" "$IT_DIR/log/login.err") && break
-	sleep 0.1
-done
+store_json() # ACCOUNT FIELD: a string field of the account's store file
+{
+	sed -n 's/.*"'"$2"'": *"\([^"]*\)".*/\1/p' "$XDG_STATE_HOME/sasl-oauth2/$1.json"
+}
+# login_url ACCOUNT LOGIN: log in through the scripted browser; the
+# authorization URL the helper printed is left in $url.
+login_url()
+{
+	local lpid
+	"$H" login --no-browser --timeout 60 "$1" 2>"$IT_DIR/log/login.$1.err" &
+	lpid=$!
+	url=
+	for _ in $(seq 1 100); do
+		url=$(grep -m1 -o "$IDP_ISSUER/auth?[^ ]*" "$IT_DIR/log/login.$1.err") && break
+		sleep 0.1
+	done
+	[ -n "$url" ] || it_fail "$1: login printed no URL: $(cat "$IT_DIR/log/login.$1.err")"
+	idp_browser "$url" "$2" >"$IT_DIR/log/browser.$1.log" 2>&1 ||
+	    it_fail "$1: browser failed"
+	wait $lpid || it_fail "$1: login failed: $(cat "$IT_DIR/log/login.$1.err")"
+}
+
+# google preset, against the Google-like client (idp/server.mjs, PROVIDER
+# MODELS): a refresh token only for access_type=offline with
+# prompt=consent, and refresh tokens that do not rotate.
+login_url gmail "carol.$$@example.test"
 case ${url:-} in
 *access_type=offline*prompt=consent*) ;;
 *) it_fail "google login URL lacks access_type=offline&prompt=consent: ${url:-none}" ;;
@@ -124,11 +167,60 @@ case $url in
 *scope=https%3A%2F%2Fmail.google.com%2F*) ;;
 *) it_fail "google login URL lacks the default scope https://mail.google.com/" ;;
 esac
-idp_browser "$url" "carol.$$@example.test" >"$IT_DIR/log/browser.log" 2>&1 ||
-    it_fail "browser failed"
-wait $lpid || it_fail "google preset login failed: $(cat "$IT_DIR/log/login.err")"
-"$H" token gmail >/dev/null || it_fail "token after google login failed"
-it_log "google preset: login with offline access, token: ok"
+grt=$(store_json gmail refresh_token)
+[ -n "$grt" ] || it_fail "google preset: no refresh token stored"
+oa2_key_clear root "carol.$$@example.test"
+r0=$(idp_stats refresh_token)
+"$H" token gmail >/dev/null || it_fail "refresh after google login failed"
+"$H" token --min-ttl 86400 gmail >/dev/null || it_fail "second google refresh failed"
+[ $(($(idp_stats refresh_token) - r0)) = 2 ] || it_fail "google preset: not two refreshes"
+[ "$(store_json gmail refresh_token)" = "$grt" ] ||
+    it_fail "google preset: the (non-rotating) refresh token was not kept"
+it_log "google preset: offline login, refresh token kept over two refreshes"
+
+# microsoft preset, delegated, against the Microsoft-like client: no
+# prompt=consent needed; the refresh must carry scope; the answer's scope
+# is narrower than the one asked for, and is what the store keeps.
+login_url msdeleg "dave.$$@example.test"
+case $url in
+*prompt=*) it_fail "microsoft login URL has a prompt: $url" ;;
+*scope=https%3A%2F%2Foutlook.office.com%2FIMAP.AccessAsUser.All*offline_access*) ;;
+*) it_fail "microsoft login URL lacks the delegated scopes: $url" ;;
+esac
+mrt=$(store_json msdeleg refresh_token)
+[ -n "$mrt" ] || it_fail "microsoft preset: no refresh token stored"
+case $(store_json msdeleg scope) in
+*offline_access*|"") it_fail "microsoft preset: stored scope '$(store_json msdeleg scope)', want the granted (narrower) one" ;;
+*IMAP.AccessAsUser.All*) ;;
+*) it_fail "microsoft preset: stored scope '$(store_json msdeleg scope)'" ;;
+esac
+r0=$(idp_stats refresh_token)
+"$H" token --min-ttl 86400 msdeleg >/dev/null 2>"$IT_DIR/log/ms-refresh.err" ||
+    it_fail "microsoft preset refresh failed: $(cat "$IT_DIR/log/ms-refresh.err")"
+[ $(($(idp_stats refresh_token) - r0)) = 1 ] || it_fail "microsoft preset: not one refresh"
+[ "$(store_json msdeleg refresh_token)" != "$mrt" ] ||
+    it_fail "microsoft preset: the rotated refresh token was not saved"
+oa2_key_clear root "dave.$$@example.test"
+it_log "microsoft preset (delegated): login without prompt, refresh with scope, granted scope kept"
+
+# A refresh whose scope the provider refuses (invalid_scope: here the
+# account's scope grew after the login) is asked once more without scope,
+# for the original grant (RFC 6749 section 6); the refused request spent
+# no refresh token.
+login_url gen "frank.$$@example.test"
+sed 's/"account": *"gen"/"account":"msgen"/' "$XDG_STATE_HOME/sasl-oauth2/gen.json" \
+    >"$XDG_STATE_HOME/sasl-oauth2/msgen.json"
+chmod 600 "$XDG_STATE_HOME/sasl-oauth2/msgen.json"
+oa2_key_clear root "frank.$$@example.test"
+r0=$(idp_stats refresh_token)
+"$H" -v token msgen >/dev/null 2>"$IT_DIR/log/msgen.err" ||
+    it_fail "refresh after invalid_scope failed: $(cat "$IT_DIR/log/msgen.err")"
+grep -q "refused the scope of the refresh (invalid_scope); asking again without scope" \
+    "$IT_DIR/log/msgen.err" || it_fail "invalid_scope retry not said: $(cat "$IT_DIR/log/msgen.err")"
+[ $(($(idp_stats refresh_token) - r0)) = 2 ] || it_fail "invalid_scope: not exactly one retry"
+[ "$(idp_stats grants_revoked)" = 0 ] || it_fail "invalid_scope: the retry spent a used refresh token"
+oa2_key_clear root "frank.$$@example.test"
+it_log "invalid_scope on refresh: asked again without scope, once"
 
 # The legacy password grant: labelled legacy, works where allowed.
 expect 77 "legacy" sh -c "echo wrong-password | '$H' login ropc"

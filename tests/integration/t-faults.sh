@@ -250,11 +250,13 @@ for c in ok tls_trusted; do
 done
 
 # --- a failure storm: one request, and every caller told ---------------
-# 20 callers wait for the account's lock (held here, so that all of them
+# 50 callers wait for the account's lock (held here, so that all of them
 # are waiting), then the first one's refresh fails.  The others report that
-# failure instead of repeating the request: with a refresh token the
-# provider just refused, each repeat is one more use of a spent token,
-# which reuse detection punishes; with a 503, it is a retry storm.
+# failure, in the sentence of the caller that tried, instead of repeating
+# the request: with a refresh token the provider just refused, each repeat
+# is one more use of a spent token, which reuse detection punishes; with a
+# 503, it is a retry storm.  They share one stderr (one open file, as
+# under one Postfix): every line must arrive whole.
 fs_count() # FAULT: requests the plain fault server has seen for it
 {
 	local n
@@ -263,7 +265,7 @@ fs_count() # FAULT: requests the plain fault server has seen for it
 }
 storm_fault() # FAULT WANT_EXIT KEYWORD
 {
-	local c=$1 want=$2 kw=$3 a=storm-$1 n0 i rc err spids=""
+	local c=$1 want=$2 kw=$3 a=storm-$1 n0 i rc spids="" shared
 	oa2_account "$a" root "user=storm.$c.$$@example.test" "provider=generic" \
 	    "token_endpoint=$FS_URL_plain/$c/token" "client_id=faults-mua" \
 	    "scope=openid offline_access"
@@ -271,39 +273,47 @@ storm_fault() # FAULT WANT_EXIT KEYWORD
 	write_store "$a" "storm-$c-$$-$RANDOM$RANDOM-stored"
 	cp -p "$store/$a.json" "$IT_DIR/before.$a.json"
 	n0=$(fs_count "$c")
-	exec 7>>"$store/$a.lock"
+	shared=$IT_DIR/$a.shared.err
+	exec 7>>"$store/$a.lock" 8>"$shared"
 	flock 7
-	for i in $(seq 1 20); do
+	for i in $(seq 1 50); do
 		(
 			exec 7>&- # the lock stays with the test shell only
 			rc=0
-			timeout 60 "$H" token "$a" >"$IT_DIR/$a.$i.out" \
-			    2>"$IT_DIR/$a.$i.err" || rc=$?
+			timeout 60 "$H" token "$a" >"$IT_DIR/$a.$i.out" 2>&8 ||
+			    rc=$?
 			echo "$rc" >"$IT_DIR/$a.$i.rc"
 		) &
 		spids="$spids $!"
 	done
-	sleep 2 # every caller waiting for the lock
+	sleep 3 # every caller waiting for the lock
 	exec 7>&-
 	# shellcheck disable=SC2086
 	wait $spids
+	exec 8>&-
 	[ $(($(fs_count "$c") - n0)) = 1 ] ||
-	    bad "$a: $(($(fs_count "$c") - n0)) requests for 20 callers, want 1"
-	for i in $(seq 1 20); do
+	    bad "$a: $(($(fs_count "$c") - n0)) requests for 50 callers, want 1"
+	for i in $(seq 1 50); do
 		rc=$(cat "$IT_DIR/$a.$i.rc")
-		err=$(cat "$IT_DIR/$a.$i.err")
-		[ "$rc" = "$want" ] || bad "$a caller $i: exit $rc, want $want ($err)"
-		[ "$(grep -c '' "$IT_DIR/$a.$i.err")" = 1 ] || bad "$a caller $i: not one sentence: $err"
-		grep -qiE -- "$kw" <<<"$err" || bad "$a caller $i: no /$kw/ in: $err"
+		[ "$rc" = "$want" ] || bad "$a caller $i: exit $rc, want $want"
 		[ ! -s "$IT_DIR/$a.$i.out" ] || bad "$a caller $i: printed something"
 	done
+	# 50 whole lines, each "sasl-oauth2: account NAME: ...", and one
+	# sentence: the waiters repeat the words of the caller that tried.
+	[ "$(grep -c '' "$shared")" = 50 ] ||
+	    bad "$a: $(grep -c '' "$shared") stderr lines from 50 callers, want 50"
+	[ "$(grep -c "^sasl-oauth2: account $a: [^:]" "$shared")" = 50 ] ||
+	    bad "$a: broken stderr lines: $(grep -v -m 3 "^sasl-oauth2: account $a: [^:]" "$shared")"
+	[ "$(sort -u "$shared" | wc -l)" = 1 ] ||
+	    bad "$a: the callers gave different reasons: $(sort "$shared" | uniq -c)"
+	grep -qiE -- "$kw" "$shared" || bad "$a: no /$kw/ in: $(head -n 1 "$shared")"
 	cmp -s "$IT_DIR/before.$a.json" "$store/$a.json" ||
 	    bad "$a: the stored refresh token changed"
-	printf '%-22s 20 callers, %s request: %s\n' "$a" \
-	    "$(($(fs_count "$c") - n0))" "$(sort "$IT_DIR"/$a.*.err | uniq -c | sort -rn | head -n 2 | tr '\n' ' ')" \
+	printf '%-22s 50 callers, %s request: %s\n' "$a" \
+	    "$(($(fs_count "$c") - n0))" "$(sort "$shared" | uniq -c | head -n 2 | tr '\n' ' ')" \
 	    >>"$IT_DIR/matrix.txt"
 }
-storm_fault e503json 75 "try again later|another sasl-oauth2 tried a moment ago and failed"
+storm_fault e503json 75 "try again later"
 storm_fault invalid_grant 77 "log in again"
 
 sed 's/^/    /' "$IT_DIR/matrix.txt" >&2

@@ -1,11 +1,13 @@
 #!/bin/bash
 # t-login.sh: "log in once, stay logged in" against the real identity
-# provider: authorization code + PKCE through the loopback listener (the
-# browser played by idp/browser.mjs), the device grant approved by script,
-# discovery from the issuer, refresh with rotation saved, 50 concurrent
-# "token" calls making exactly one refresh request (counted at the IdP),
-# 20 rounds of such storms without losing a rotated refresh token (the IdP
-# revokes the whole grant on reuse: grants_revoked stays 0), invalid_grant
+# provider at its defaults (offline_access only with prompt=consent):
+# authorization code + PKCE through the loopback listener (the browser
+# played by idp/browser.mjs; RFC 9207's iss checked), the device grant
+# approved by script, discovery from the issuer, refresh with rotation
+# saved, 50 concurrent "token" calls making exactly one refresh request
+# (counted at the IdP), 20 rounds of such storms for each account without
+# losing a rotated refresh token (the IdP revokes the whole grant on
+# reuse: grants_revoked stays 0), invalid_grant
 # after revocation, logout --revoke, status, and mbsync through the plugin
 # with the interactively logged-in account.
 . "$(dirname "$0")/lib.sh"
@@ -54,12 +56,51 @@ idp_browser "$url" "$alice" >"$IT_DIR/log/browser.log" 2>&1 ||
 wait $lpid || it_fail "login exited $? ($(cat "$IT_DIR/log/login.err"))"
 grep -q "logged in as $alice" "$IT_DIR/log/login.err" ||
     it_fail "login did not confirm"
+# OpenID Connect Core 1.0 section 11: without prompt=consent the IdP
+# (at its defaults) drops offline_access and issues no refresh token.
+[ -f "$XDG_STATE_HOME/sasl-oauth2/work.json" ] ||
+    it_fail "no refresh token stored ($(cat "$IT_DIR/log/login.err"))"
 [ "$(stat -c %a "$XDG_STATE_HOME/sasl-oauth2")" = 700 ] || it_fail "state dir not 0700"
 [ "$(stat -c %a "$XDG_STATE_HOME/sasl-oauth2/work.json")" = 600 ] ||
     it_fail "store file not 0600"
 rt1=$(store_rt work)
 [ -n "$rt1" ] || it_fail "no refresh token stored"
 it_log "authorization code login: ok, refresh token stored 0600"
+
+# --- RFC 9207: a redirect naming another issuer is refused ---------------
+# The IdP's discovery promises iss; a redirect that names another issuer
+# (a mix-up attack) or none is refused before the code is redeemed.
+login_iss() # ISS_IN_REDIRECT: the login's exit code; stderr in login-iss.err
+{
+	local lurl rc=0
+	oa2_key_clear root "mixup.$$@example.test"
+	"$H" login --no-browser --timeout 30 mixup 2>"$IT_DIR/log/login-iss.err" &
+	lpid=$!
+	for _ in $(seq 1 100); do
+		lurl=$(grep -m1 -o "$IDP_ISSUER/auth?[^ ]*" "$IT_DIR/log/login-iss.err") && break
+		sleep 0.1
+	done
+	BROWSER_ISS=$1 idp_browser "$lurl" "mixup.$$@example.test" \
+	    >"$IT_DIR/log/browser-iss.log" 2>&1 || it_fail "browser failed (iss $1)"
+	wait $lpid || rc=$?
+	echo $rc
+}
+oa2_account mixup root "user=mixup.$$@example.test" "provider=generic" \
+    "issuer=$IDP_ISSUER" "client_id=$IDP_MUA_ID" "scope=openid email offline_access"
+c0=$(idp_stats authorization_code)
+rc=$(login_iss "http://127.0.0.1:1/evil")
+[ "$rc" = 77 ] || it_fail "a redirect from another issuer: exit $rc, want 77"
+grep -q "comes from issuer http://127.0.0.1:1/evil, not from $IDP_ISSUER (RFC 9207)" \
+    "$IT_DIR/log/login-iss.err" || it_fail "iss mismatch: $(cat "$IT_DIR/log/login-iss.err")"
+rc=$(login_iss -)
+[ "$rc" = 77 ] || it_fail "a redirect without iss: exit $rc, want 77"
+grep -q "names no issuer although $IDP_ISSUER promises to" "$IT_DIR/log/login-iss.err" ||
+    it_fail "iss missing: $(cat "$IT_DIR/log/login-iss.err")"
+[ "$(idp_stats authorization_code)" = "$c0" ] || it_fail "a refused code was redeemed"
+[ ! -e "$XDG_STATE_HOME/sasl-oauth2/mixup.json" ] || it_fail "a refused login stored a token"
+rc=$(login_iss "$IDP_ISSUER")
+[ "$rc" = 0 ] || it_fail "the right iss: exit $rc ($(cat "$IT_DIR/log/login-iss.err"))"
+it_log "RFC 9207: another issuer and a missing iss refused, the right one accepted"
 
 # The token command answers from the cache: no request.
 n0=$(idp_stats token_requests)
@@ -76,29 +117,35 @@ rt2=$(store_rt work)
 it_log "refresh: one request, rotated refresh token saved"
 
 # --- storms: 50 concurrent callers, one request per round -------------
-# The access token has expired: the kernel dropped the key.
-for round in $(seq 1 20); do
-	oa2_key_clear root "$alice"
-	r0=$(idp_stats refresh_token)
-	rm -f "$IT_DIR"/storm.*
-	pids=""
-	for i in $(seq 1 50); do
-		("$H" token work >"$IT_DIR/storm.$i" 2>&1 ||
-		    echo "exit $?" >>"$IT_DIR/storm.$i") &
-		pids="$pids $!"
+# storms ACCOUNT MAILBOX: 20 rounds; each round the access token has
+# expired (the kernel dropped the key) and 50 callers want one.
+storms()
+{
+	local a=$1 mb=$2 round r0 pids i got
+	for round in $(seq 1 20); do
+		oa2_key_clear root "$mb"
+		r0=$(idp_stats refresh_token)
+		rm -f "$IT_DIR"/storm.*
+		pids=""
+		for i in $(seq 1 50); do
+			("$H" token "$a" >"$IT_DIR/storm.$i" 2>&1 ||
+			    echo "exit $?" >>"$IT_DIR/storm.$i") &
+			pids="$pids $!"
+		done
+		# shellcheck disable=SC2086
+		wait $pids
+		grep -l "exit\|sasl-oauth2:" "$IT_DIR"/storm.* >/dev/null 2>&1 &&
+		    it_fail "$a storm $round: some callers failed: $(cat "$IT_DIR"/storm.* | grep -m3 -v '^[A-Za-z0-9._-]*$')"
+		[ "$(sort -u "$IT_DIR"/storm.* | wc -l)" = 1 ] ||
+		    it_fail "$a storm $round: callers got different tokens"
+		got=$(($(idp_stats refresh_token) - r0))
+		[ $got -eq 1 ] || it_fail "$a storm $round: $got refresh requests for 50 callers"
 	done
-	# shellcheck disable=SC2086
-	wait $pids
-	grep -l "exit\|sasl-oauth2:" "$IT_DIR"/storm.* >/dev/null 2>&1 &&
-	    it_fail "storm $round: some callers failed: $(cat "$IT_DIR"/storm.* | grep -m3 -v '^[A-Za-z0-9._-]*$')"
-	[ "$(sort -u "$IT_DIR"/storm.* | wc -l)" = 1 ] ||
-	    it_fail "storm $round: callers got different tokens"
-	got=$(($(idp_stats refresh_token) - r0))
-	[ $got -eq 1 ] || it_fail "storm $round: $got refresh requests for 50 callers"
-done
-[ "$(idp_stats grants_revoked)" = 0 ] ||
-    it_fail "a rotated refresh token was lost (the IdP saw one reused)"
-it_log "20 storms of 50 callers: 1 refresh request each, no grant revoked"
+	[ "$(idp_stats grants_revoked)" = 0 ] ||
+	    it_fail "$a: a rotated refresh token was lost (the IdP saw one reused)"
+	it_log "$a: 20 storms of 50 callers: 1 refresh request each, no grant revoked"
+}
+storms work "$alice"
 
 # --- the caller's deadline: no refresh that could be cut short ---------
 # The plugin kills the helper at SASL_OAUTH2_DEADLINE; a refresh killed
@@ -145,6 +192,7 @@ idp_browser --device "$code" "$bob" >"$IT_DIR/log/device-browser.log" 2>&1 ||
 wait $dpid || it_fail "device login exited $?: $(cat "$IT_DIR/log/device.err")"
 [ -n "$(store_rt dev)" ] || it_fail "device login stored no refresh token"
 it_log "device grant: ok"
+storms dev "$bob"
 
 # --- status -----------------------------------------------------------
 "$H" status >"$IT_DIR/status.txt" || it_fail "status failed"
@@ -152,7 +200,7 @@ grep -q "^work .*stored" "$IT_DIR/status.txt" || it_fail "status: work"
 "$H" status --json | node -e '
 	let s = ""; process.stdin.on("data", d => s += d).on("end", () => {
 	  const a = JSON.parse(s);
-	  if (a.length !== 2 || !a[0].refresh_token || a[0].access_token_expires_in <= 0)
+	  if (a.length !== 3 || !a[0].refresh_token || a[0].access_token_expires_in <= 0)
 	    process.exit(1);
 	});' || it_fail "status --json is wrong"
 

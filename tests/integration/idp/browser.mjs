@@ -15,6 +15,10 @@
 //       signs in as LOGIN, consents.  Needs IDP_ISSUER in the environment,
 //       unless USER_CODE is a whole verification_uri_complete URL.
 //       Prints "approved" and exits 0 on success.
+//   BROWSER_ISS=VALUE node browser.mjs AUTH_URL LOGIN
+//       The same, but the final redirect reaches the program under test with
+//       iss=VALUE (or without iss when VALUE is "-"), as a mix-up attacker's
+//       redirect would (RFC 9207).
 //
 // SECRETS: none of its own; LOGIN is a throw-away test account name and the
 // password sent is a fixed dummy.  Codes and tokens are never printed.
@@ -231,6 +235,13 @@ function plainGet(target) {
 
 async function deliver(target) {
   const u = new URL(target);
+  if (process.env.BROWSER_ISS === '-') {
+    u.searchParams.delete('iss');
+    target = u.href;
+  } else if (process.env.BROWSER_ISS !== undefined) {
+    u.searchParams.set('iss', process.env.BROWSER_ISS);
+    target = u.href;
+  }
   const error = u.searchParams.get('error');
   let status;
   try {

@@ -1,6 +1,7 @@
 // server.mjs: the local OAuth 2.0 / OpenID Connect identity provider of the
-// sasl-oauth2 integration tests (npm oidc-provider 9.x), on 127.0.0.1 only,
-// plain http.  Everything lives in memory and dies with the process.
+// sasl-oauth2 integration tests (npm oidc-provider 8.x, which runs on the
+// Node.js 18 of Debian 12 and on newer ones), on 127.0.0.1 only, plain
+// http.  Everything lives in memory and dies with the process.
 //
 // SECRETS: only the throw-away client secrets of clients.env, known to every
 // test.
@@ -14,22 +15,28 @@
 //                        (default 1; the RFC 8628 default of 5 s makes tests slow)
 // Prints "ready <issuer>" on stdout once it listens.
 //
-// Behaviour the tests rely on:
+// The provider runs at oidc-provider's defaults: in particular it grants
+// offline_access (and so a refresh token) only to an authorization or
+// device request that carries prompt=consent (OpenID Connect Core 1.0
+// section 11), and refuses a refresh whose scope exceeds the refresh
+// token's (RFC 6749 section 6).  What the tests configure on top:
 //   - any login name is an account; its "email" claim is the login name.
 //   - client_credentials tokens carry the client's mailbox as "email".
 //   - introspection (/token/introspection) returns active + email; the
-//     dovecot client may introspect and revoke any token.
-//   - refresh tokens are issued whenever offline_access is requested (no
-//     prompt=consent needed), rotate on every use, and reusing a consumed one
-//     revokes the whole grant (oidc-provider's reuse detection).
-//   - revoking an ACCESS token kills only that token (the refresh token of
-//     the same grant keeps working); revoking a REFRESH token revokes the
-//     grant.
+//     dovecot client may introspect any token.  Revocation is upstream's:
+//     each client revokes its own tokens; revoking an access token kills
+//     that token, revoking a refresh token revokes its grant.
+//   - refresh tokens rotate on every use (as Microsoft's do), and reusing a
+//     consumed one revokes the whole grant (oidc-provider's reuse
+//     detection); the Google-like client's do not rotate.
+//   - two clients model a real provider's documented behaviour, on purpose
+//     and only for themselves (see PROVIDER MODELS below): mua-ms
+//     (Microsoft Entra, v2.0 endpoint) and mua-google (Google).
 //   - GET /_test/stats, POST /_test/reset: counters (see below).
 
 import http from 'node:http';
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { readFileSync } from 'node:fs';
+import * as querystring from 'node:querystring';
 import { createPublicKey } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
@@ -107,6 +114,27 @@ const CLIENTS = [
     scope: MUA_SCOPE,
   },
   {
+    // Microsoft-like (see PROVIDER MODELS)
+    client_id: C.IDP_MUA_MS_ID,
+    application_type: 'native',
+    token_endpoint_auth_method: 'none',
+    grant_types: MUA_GRANTS,
+    response_types: ['code'],
+    redirect_uris: MUA_REDIRECTS,
+    scope: MUA_SCOPE,
+  },
+  {
+    // Google-like (see PROVIDER MODELS): Google's device flow refuses the
+    // Gmail scope, so no device grant here
+    client_id: C.IDP_MUA_GOOGLE_ID,
+    application_type: 'native',
+    token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: MUA_REDIRECTS,
+    scope: MUA_SCOPE,
+  },
+  {
     client_id: C.IDP_MUA_SECRET_ID,
     client_secret: C.IDP_MUA_SECRET_SECRET,
     application_type: 'native',
@@ -169,9 +197,7 @@ const ISSUER = `http://127.0.0.1:${PORT}`;
 
 // ---- storage ------------------------------------------------------------------
 // An unbounded in-memory adapter (the built-in one is an LRU of 1000 entries,
-// which a benchmark could overflow and so evict refresh tokens).  It also
-// makes access-token revocation surgical: see revokeByGrantId.
-const requestContext = new AsyncLocalStorage();
+// which a benchmark could overflow and so evict refresh tokens).
 const store = new Map(); // key -> { payload, expiresAt }
 const grantMembers = new Map(); // grantId -> Set of keys
 const userCodes = new Map(); // userCode -> id
@@ -236,11 +262,6 @@ class TestAdapter {
   }
 
   async revokeByGrantId(grantId) {
-    // oidc-provider revokes every token of the grant when one access token
-    // is revoked at /token/revocation.  The tests want "this access token
-    // is dead, refresh still works", so keep the grant's other tokens then.
-    const ctx = requestContext.getStore();
-    if (ctx?.oidc?.route === 'revocation' && ctx.oidc.entities?.AccessToken) return;
     const members = grantMembers.get(grantId);
     if (!members) return;
     for (const key of [...members]) {
@@ -300,22 +321,20 @@ const configuration = {
         return client.clientAuthMethod !== 'none' || token.clientId === ctx.oidc.client.clientId;
       },
     },
-    revocation: {
-      enabled: true,
-      // the dovecot client may revoke any token (idp_revoke uses it)
-      async allowedPolicy(_ctx, client, token) {
-        return client.clientId === C.IDP_DOVECOT_ID || client.clientId === token.clientId;
-      },
-    },
+    revocation: { enabled: true },
   },
   pkce: {
+    methods: ['S256'],
     required: () => true,
   },
-  // refresh tokens rotate on every use; reuse detection stays on (built in)
-  rotateRefreshToken: true,
-  async issueRefreshToken(_ctx, client, code) {
-    return client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access');
+  // Refresh tokens rotate on every use, as Microsoft's do (upstream rotates
+  // those of public clients); reuse detection stays on (built in).  Google
+  // does not rotate.
+  rotateRefreshToken(ctx) {
+    return ctx.oidc.client.clientId !== C.IDP_MUA_GOOGLE_ID;
   },
+  // Google's authorization parameter, read by the Google model below.
+  extraParams: ['access_type'],
   ttl: {
     AccessToken: AT_TTL,
     ClientCredentials: AT_TTL,
@@ -374,33 +393,108 @@ provider.on('server_error', (_ctx, err) => {
   console.error('idp: server_error:', err);
 });
 
-// Runs before oidc-provider's own routes.
-provider.use(async (ctx, next) => {
-  // oidc-provider drops offline_access from an authorization request unless
-  // it carries prompt=consent.  Add the consent prompt in that case so that
-  // offline_access always yields a refresh token (the consent page is shown
-  // on a first login anyway).
-  if (ctx.method === 'GET' && ctx.path === '/auth') {
-    const q = { ...ctx.query };
-    const scopes = String(q.scope || '').split(' ');
-    const prompts = String(q.prompt || '').split(' ').filter(Boolean);
-    if (scopes.includes('offline_access') && !prompts.includes('consent')) {
-      q.prompt = [...prompts, 'consent'].join(' ');
-      ctx.query = q;
-    }
-  }
+// ---- PROVIDER MODELS ----------------------------------------------------------
+// Where a real provider differs from the standards oidc-provider follows,
+// one test client models its documented behaviour, named here, so that the
+// helper's preset for that provider is tested against what it will meet.
+// Nothing here applies to any other client.
+//
+// mua-ms, Microsoft Entra ID (v2.0 endpoint):
+//   - grants offline_access whenever it is requested (once consented); it
+//     needs no prompt=consent.  Mapped onto oidc-provider by adding the
+//     consent prompt to its authorization and device requests.
+//   - requires "scope" on a refresh_token request ("AADSTS900144: The
+//     request body must contain the following parameter: 'scope'").
+//   - answers with a narrower "scope": the resource's scopes, without
+//     openid, profile, email and offline_access.
+// mua-google, Google OAuth 2.0 for installed apps:
+//   - issues a refresh token only for access_type=offline, and a new one
+//     only with prompt=consent; Google has no offline_access scope.  Mapped
+//     onto oidc-provider by turning that pair into offline_access and
+//     dropping offline_access otherwise.
+//   - does not rotate refresh tokens: a refresh answer has no
+//     refresh_token.
+const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access']);
 
-  if (ctx.method === 'POST' && ctx.path === '/token') {
-    try {
-      await requestContext.run(ctx, next);
-    } finally {
+function words(v) {
+  return String(v || '').split(' ').filter(Boolean);
+}
+
+// The form body of a POST, read here (oidc-provider then parses the
+// string handed back in ctx.req.body): parsed, and a way to change it.
+async function readForm(ctx) {
+  const chunks = [];
+  let n = 0;
+  for await (const c of ctx.req) {
+    n += c.length;
+    if (n > 56 * 1024) ctx.throw(413);
+    chunks.push(c);
+  }
+  const form = querystring.parse(Buffer.concat(chunks).toString('utf8'));
+  ctx.req.body = querystring.stringify(form);
+  return form;
+}
+
+function setForm(ctx, form) {
+  ctx.req.body = querystring.stringify(form);
+}
+
+function msConsent(params) {
+  const prompts = words(params.prompt);
+  if (words(params.scope).includes('offline_access') && !prompts.includes('consent')) {
+    return { ...params, prompt: [...prompts, 'consent'].join(' ') };
+  }
+  return params;
+}
+
+function googleOffline(params) {
+  const scopes = words(params.scope).filter((s) => s !== 'offline_access');
+  if (params.access_type === 'offline' && words(params.prompt).includes('consent')) {
+    scopes.push('offline_access');
+  }
+  return { ...params, scope: scopes.join(' ') };
+}
+
+provider.use(async (ctx, next) => {
+  const form = ctx.method === 'POST' && ctx.is('application/x-www-form-urlencoded')
+    && (ctx.path === '/token' || ctx.path === '/device/auth')
+    ? await readForm(ctx) : undefined;
+  const clientId = (form || ctx.query).client_id;
+
+  if (ctx.method === 'GET' && ctx.path === '/auth') {
+    if (clientId === C.IDP_MUA_MS_ID) ctx.query = msConsent(ctx.query);
+    if (clientId === C.IDP_MUA_GOOGLE_ID) ctx.query = googleOffline(ctx.query);
+  }
+  if (ctx.path === '/device/auth' && form && clientId === C.IDP_MUA_MS_ID) {
+    setForm(ctx, msConsent(form));
+  }
+  const msRefresh = ctx.path === '/token' && form?.grant_type === 'refresh_token'
+    && clientId === C.IDP_MUA_MS_ID;
+  try {
+    if (msRefresh && !form.scope) {
+      ctx.status = 400;
+      ctx.body = {
+        error: 'invalid_request',
+        error_description: "AADSTS900144: The request body must contain the following parameter: 'scope'.",
+      };
+    } else {
+      await next();
+    }
+  } finally {
+    if (ctx.method === 'POST' && ctx.path === '/token') {
       stats.token_requests += 1;
-      const g = ctx.oidc?.params?.grant_type || ctx.oidc?.body?.grant_type || 'unknown';
+      const g = form?.grant_type || 'unknown';
       stats.by_grant[g] = (stats.by_grant[g] || 0) + 1;
     }
-    return;
   }
-  await requestContext.run(ctx, next);
+  if (ctx.path === '/token' && ctx.status === 200 && ctx.body?.access_token) {
+    if (clientId === C.IDP_MUA_MS_ID && ctx.body.scope) {
+      ctx.body.scope = words(ctx.body.scope).filter((s) => !OIDC_SCOPES.has(s)).join(' ');
+    }
+    if (clientId === C.IDP_MUA_GOOGLE_ID && form?.grant_type === 'refresh_token') {
+      delete ctx.body.refresh_token;
+    }
+  }
 });
 
 const oidcCallback = provider.callback();
