@@ -17,6 +17,8 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,9 +85,26 @@ oa2_form_add(struct oa2_buf *form, const char *name, const char *value)
 static int
 host_is_loopback(const char *host)
 {
-	return strcmp(host, "localhost") == 0 ||
-	    strncmp(host, "127.", 4) == 0 || strcmp(host, "[::1]") == 0 ||
-	    strcmp(host, "::1") == 0;
+	char buf[INET6_ADDRSTRLEN];
+	struct in6_addr a6;
+	struct in_addr a4;
+	size_t n = strlen(host);
+
+	/* libcurl (7.78 and later) answers "localhost" itself with a
+	 * loopback address, never through DNS. */
+	if (strcmp(host, "localhost") == 0)
+		return 1;
+	/* An address, not a name that merely starts like one
+	 * ("127.0.0.1.example.net" is anywhere DNS says). */
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127; /* 127.0.0.0/8 */
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']' &&
+	    n - 2 < sizeof(buf)) {
+		memcpy(buf, host + 1, n - 2);
+		buf[n - 2] = '\0';
+		host = buf;
+	}
+	return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
 }
 
 int

@@ -97,12 +97,50 @@ test_retry_after_small(void **state)
 	assert_int_equal(oa2_retry_after_clean("1", out, 0), OA2_ERR_PARSE);
 }
 
+/* https anywhere; plain http only to a loopback address, parsed as an
+ * address: a DNS name that starts like one goes wherever DNS says. */
+static void
+test_url_allowed(void **state)
+{
+	static const struct {
+		const char *url;
+		int rc;
+	} cases[] = {
+	    {"https://login.example.com/token", 0},
+	    {"http://127.0.0.1:8080/token", 0},
+	    {"http://127.45.6.7/token", 0},
+	    {"http://localhost:8080/token", 0},
+	    {"http://[::1]:8080/token", 0},
+	    {"http://127.0.0.1.nip.io/token", OA2_ERR_INVAL},
+	    {"http://127.example.net/token", OA2_ERR_INVAL},
+	    {"http://128.0.0.1/token", OA2_ERR_INVAL},
+	    {"http://10.0.0.1/token", OA2_ERR_INVAL},
+	    {"http://[::2]/token", OA2_ERR_INVAL},
+	    {"http://[::ffff:127.0.0.1]/token", OA2_ERR_INVAL},
+	    {"http://localhost.example.net/token", OA2_ERR_INVAL},
+	    {"http://login.example.com/token", OA2_ERR_INVAL},
+	    {"ftp://127.0.0.1/token", OA2_ERR_INVAL},
+	    {"not a url", OA2_ERR_INVAL},
+	};
+	char err[512];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		print_message("%s\n", cases[i].url);
+		assert_int_equal(
+		    oa2_url_allowed(cases[i].url, err, sizeof(err)),
+		    cases[i].rc);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_retry_after),
 	    cmocka_unit_test(test_retry_after_small),
+	    cmocka_unit_test(test_url_allowed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
