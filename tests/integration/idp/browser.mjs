@@ -37,11 +37,20 @@ function die(msg) {
 // ---- cookie jar (name -> value, per origin; paths ignored) -------------
 const jar = new Map();
 
+// The Set-Cookie lines of a response: Headers.getSetCookie() where Node has
+// it (19.7 and later); Debian 12's Node 18 joins them with ", " instead,
+// split where a new "name=" starts (an Expires date has no "=").
+function setCookies(headers) {
+  if (typeof headers.getSetCookie === 'function') return headers.getSetCookie();
+  const joined = headers.get('set-cookie');
+  return joined ? joined.split(/,\s*(?=[^;,=\s]+=)/) : [];
+}
+
 function storeCookies(url, res) {
   const origin = new URL(url).origin;
   if (!jar.has(origin)) jar.set(origin, new Map());
   const cookies = jar.get(origin);
-  for (const line of res.headers.getSetCookie()) {
+  for (const line of setCookies(res.headers)) {
     const [pair, ...attrs] = line.split(';');
     const eq = pair.indexOf('=');
     if (eq < 1) continue;
