@@ -24,13 +24,26 @@
 #include "pkce.h"
 #include "secretfile.h"
 
+/* OpenSSL's default pass phrase callback opens /dev/tty and asks there,
+ * which takes over the host's screen (mutt) until the plugin gives up.
+ * This one never asks: it notes that a pass phrase was wanted. */
+static int
+no_passphrase(char *buf, int size, int rwflag, void *wanted)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	*(int *)wanted = 1;
+	return -1;
+}
+
 int
 oa2_jwt_load_key(const char *path, void **key, char *err, size_t errsz)
 {
 	struct oa2_buf pem;
 	EVP_PKEY *k = NULL;
 	BIO *bio;
-	int r;
+	int r, encrypted = 0;
 
 	*key = NULL;
 	oa2_buf_init(&pem, OA2_SECRET_FILE_MAX);
@@ -40,8 +53,18 @@ oa2_jwt_load_key(const char *path, void **key, char *err, size_t errsz)
 		r = OA2_ERR_NOMEM;
 		goto out;
 	}
-	k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	k = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, &encrypted);
 	BIO_free(bio);
+	if (k == NULL && encrypted) {
+		snprintf(err, errsz,
+		    "%s is encrypted, and nothing here could type its pass "
+		    "phrase; keep the key unencrypted, readable by this user "
+		    "only: openssl pkey -in %s -out KEY.pem, then chmod 600 "
+		    "KEY.pem and set client_key_file to it",
+		    path, path);
+		r = OA2_ERR_CONFIG;
+		goto out;
+	}
 	if (k == NULL || EVP_PKEY_get_base_id(k) != EVP_PKEY_RSA) {
 		snprintf(err, errsz,
 		    "%s is not an unencrypted PEM RSA private key", path);

@@ -119,6 +119,26 @@ chmod 644 "$IT_DIR/pki/key.pem"
 expect 78 "chmod 600" "$H" token jwt
 chmod 600 "$IT_DIR/pki/key.pem"
 it_log "private_key_jwt: ok; a loose key file is refused with a chmod hint"
+# An encrypted key: refused with a sentence, never a pass phrase prompt on
+# the terminal (OpenSSL's default asks on /dev/tty: under tmux it waits).
+cp -p "$IT_DIR/pki/key.pem" "$IT_DIR/pki/key.plain.pem"
+openssl pkey -in "$IT_DIR/pki/key.plain.pem" -aes256 -passout pass:x \
+    -out "$IT_DIR/pki/key.pem" 2>>"$IT_DIR/log/openssl.log"
+chmod 600 "$IT_DIR/pki/key.pem"
+it_require tmux
+tmux -L "t-accounts-$$" new-session -d -x 200 -y 20 \
+    "timeout 20 '$H' -c '$OA2_CONFIG' token jwt >/dev/null 2>'$IT_DIR/enc.err'; echo \$? >'$IT_DIR/enc.rc'"
+for _ in $(seq 1 100); do
+	[ -s "$IT_DIR/enc.rc" ] && break
+	sleep 0.1
+done
+tmux -L "t-accounts-$$" kill-server 2>/dev/null || true
+[ "$(cat "$IT_DIR/enc.rc" 2>/dev/null)" = 78 ] ||
+    it_fail "an encrypted key: exit '$(cat "$IT_DIR/enc.rc" 2>/dev/null)', want 78 within 10 s ($(cat "$IT_DIR/enc.err"))"
+grep -q "key.pem is encrypted.*openssl pkey" "$IT_DIR/enc.err" ||
+    it_fail "an encrypted key: $(cat "$IT_DIR/enc.err")"
+mv "$IT_DIR/pki/key.plain.pem" "$IT_DIR/pki/key.pem"
+it_log "an encrypted key is refused at once with a sentence, no prompt"
 
 # microsoft preset, endpoint overridden; one token serves both mailboxes.
 n0=$(idp_stats client_credentials)
