@@ -75,7 +75,11 @@ oa2_secretfile_read(
 	int fd, r;
 
 	oa2_buf_reset(out);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+	/* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+	 * writer before fstat could refuse it.  It changes nothing for the
+	 * regular files that pass. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) <
+	    0) {
 		snprintf(err, errsz, "cannot open secret file %s: %s", path,
 		    strerror(errno));
 		return errno == ENOENT ? OA2_ERR_NOTFOUND : OA2_ERR_IO;

@@ -279,6 +279,17 @@ case $rc1 in 77 | 78) ;; *) it_fail "a 0644 secret file gave exit $rc1, want 77 
 grep -q "chmod 600 $secret" "$OUT/loose-secret.stderr" ||
     it_fail "no chmod hint: $(cat "$OUT/loose-secret.stderr")"
 [ ! -s "$OUT/loose-secret.token" ] || it_fail "a token was printed with a loose secret file"
+# A FIFO in its place is refused at once, not waited on for a writer.
+mv "$secret" "$secret.real"
+mkfifo -m 0600 "$secret"
+rc3=0
+timeout 10 "$H" token app >/dev/null 2>"$OUT/fifo-secret.stderr" || rc3=$?
+rm -f "$secret"
+mv "$secret.real" "$secret"
+[ "$rc3" = 77 ] || [ "$rc3" = 78 ] ||
+    it_fail "a FIFO as secret file gave exit $rc3, want 77 or 78 at once: $(cat "$OUT/fifo-secret.stderr")"
+grep -q "$secret is not a regular file" "$OUT/fifo-secret.stderr" ||
+    it_fail "a FIFO as secret file: $(cat "$OUT/fifo-secret.stderr")"
 # ... and so is a loose store file.
 (umask 077 && printf '{"version":1,"account":"web","refresh_token":"loose-%s"}\n' "$$" \
     >"$store/web.json")
