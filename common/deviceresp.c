@@ -3,7 +3,7 @@
  * json-c, like tokenresp.c.
  *
  * TRUST: the body is untrusted: size-capped by http.c, depth-capped here,
- * every member type-checked; the device code must pass oa2_token_check,
+ * every member type-checked; the device code must pass oa2_opaque_check,
  * the texts shown to the user are printable, truncated copies, the
  * numbers are bounded.
  * SECRETS: the device code (whoever has it can poll for the user's tokens
@@ -90,7 +90,7 @@ oa2_device_response_parse(
 		goto out;
 	if (!json_object_object_get_ex(o, "device_code", &v) ||
 	    !json_object_is_type(v, json_type_string) ||
-	    oa2_token_check(json_object_get_string(v),
+	    oa2_opaque_check(json_object_get_string(v),
 		(size_t)json_object_get_string_len(v)) != 0)
 		goto out;
 	if ((r = oa2_buf_append(&dr->device_code, json_object_get_string(v),

@@ -292,7 +292,7 @@ parse_entry(const char *text, size_t len, const char *account,
 		goto out;
 	}
 	if ((s = oa2_json_string(o, "refresh_token", &n)) == NULL ||
-	    oa2_token_check(s, n) != 0) {
+	    oa2_opaque_check(s, n) != 0) {
 		snprintf(why, whysz, "holds no valid refresh_token (%s)" AGAIN,
 		    s == NULL ? "missing" : "malformed");
 		goto out;
@@ -586,7 +586,7 @@ oa2_store_save(const char *dir, const char *account,
 		err[0] = '\0';
 	if ((r = account_file(account, name, sizeof(name), err, errsz)) != 0)
 		goto out;
-	if (oa2_token_check(
+	if (oa2_opaque_check(
 		oa2_buf_str(&e->refresh_token), e->refresh_token.len) != 0 ||
 	    strnlen(e->scope, sizeof(e->scope)) == sizeof(e->scope) ||
 	    e->updated < 0 || e->refresh_expires < 0) {

@@ -38,7 +38,7 @@ oa2_rtrec_encode(const struct oa2_store_entry *e, struct oa2_buf *out)
 	char line[32];
 	int r;
 
-	if (oa2_token_check(e->refresh_token.data, e->refresh_token.len) != 0 ||
+	if (oa2_opaque_check(e->refresh_token.data, e->refresh_token.len) != 0 ||
 	    strchr(e->scope, '\n') != NULL)
 		return OA2_ERR_INVAL;
 	snprintf(line, sizeof(line), "%lld\n", e->updated);
@@ -78,7 +78,7 @@ oa2_rtrec_decode(const char *rec, size_t len, struct oa2_store_entry *e)
 		return OA2_ERR_PARSE;
 	oa2_printable(e->scope, sizeof(e->scope), p, (size_t)(nl - p));
 	p = nl + 1;
-	if (oa2_token_check(p, (size_t)(end - p)) != 0)
+	if (oa2_opaque_check(p, (size_t)(end - p)) != 0)
 		return OA2_ERR_PARSE;
 	e->updated = v;
 	return oa2_buf_append(&e->refresh_token, p, (size_t)(end - p));

@@ -163,7 +163,7 @@ oa2_token_response_parse(const char *body, size_t len, long http_status,
 	}
 	memcpy(tr->token_type, "Bearer", 7);
 	if ((s = oa2_json_string(o, "refresh_token", &n)) != NULL) {
-		if (oa2_token_check(s, n) != 0) {
+		if (oa2_opaque_check(s, n) != 0) {
 			snprintf(tr->problem, sizeof(tr->problem),
 			    "the refresh_token is malformed");
 			oa2_buf_reset(&tr->access_token);

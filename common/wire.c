@@ -19,6 +19,28 @@
 int
 oa2_token_check(const char *p, size_t n)
 {
+	size_t i = 0;
+
+	if (n == 0 || n > OA2_TOKEN_MAX)
+		return OA2_ERR_PARSE;
+	for (; i < n && p[i] != '='; i++)
+		if (!((p[i] >= 'A' && p[i] <= 'Z') ||
+			(p[i] >= 'a' && p[i] <= 'z') ||
+			(p[i] >= '0' && p[i] <= '9') ||
+			strchr("-._~+/", p[i]) != NULL) ||
+		    p[i] == '\0')
+			return OA2_ERR_PARSE;
+	if (i == 0)
+		return OA2_ERR_PARSE;
+	for (; i < n; i++)
+		if (p[i] != '=')
+			return OA2_ERR_PARSE;
+	return 0;
+}
+
+int
+oa2_opaque_check(const char *p, size_t n)
+{
 	size_t i;
 
 	if (n == 0 || n > OA2_TOKEN_MAX)
@@ -27,6 +49,30 @@ oa2_token_check(const char *p, size_t n)
 		if ((unsigned char)p[i] < 0x21 || (unsigned char)p[i] > 0x7e)
 			return OA2_ERR_PARSE;
 	return 0;
+}
+
+int
+oa2_json_escape(struct oa2_buf *out, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char c;
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < n && r == 0; i++) {
+		c = (unsigned char)s[i];
+		if (c == '"' || c == '\\') {
+			if ((r = oa2_buf_appendc(out, '\\')) == 0)
+				r = oa2_buf_appendc(out, (char)c);
+		} else if (c < 0x20 || c == 0x7f) {
+			char u[7] = {'\\', 'u', '0', '0', hex[c >> 4],
+			    hex[c & 15], '\0'};
+			r = oa2_buf_appendz(out, u);
+		} else {
+			r = oa2_buf_appendc(out, (char)c);
+		}
+	}
+	return r;
 }
 
 int

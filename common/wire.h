@@ -15,9 +15,20 @@
 #define OA2_CHALLENGE_MAX 4096 /* server error challenge, bytes */
 #define OA2_RESPONSE_MAX (OA2_TOKEN_MAX + 1024)
 
-/* 0 if p[0..n) is a syntactically acceptable bearer token (RFC 6750
- * b64token, leniently: any visible ASCII), else OA2_ERR_PARSE. */
+/* 0 if p[0..n) is an access token we send and print: RFC 6750 2.1's
+ * b64token (letters, digits, "-._~+/", then any "="), at most
+ * OA2_TOKEN_MAX bytes; else OA2_ERR_PARSE.  Nothing in it needs quoting in
+ * a SASL message, a header or JSON. */
 int oa2_token_check(const char *p, size_t n);
+
+/* 0 if p[0..n) is an opaque credential we keep but never send as a bearer
+ * token (a refresh token, RFC 6749 A.17; a device code, RFC 8628): visible
+ * ASCII, no space, at most OA2_TOKEN_MAX bytes; else OA2_ERR_PARSE. */
+int oa2_opaque_check(const char *p, size_t n);
+
+/* Append s[0..n) to out as the inside of a JSON string (RFC 8259 7):
+ * '"', '\\' and control characters escaped; other bytes as they are. */
+int oa2_json_escape(struct oa2_buf *out, const char *s, size_t n);
 
 /* 0 if s can be sent as a mailbox/authzid (no controls, bounded). */
 int oa2_mailbox_check(const char *s);

@@ -21,32 +21,57 @@
 static const char *const flow_names[] = {
     "authorization_code", "device_code", "client_credentials", "password"};
 
-static void
-describe(const struct oa2_account *a, int json, int first)
+/* Seconds left of the mailbox's cached access token, -1 if none. */
+static long long
+cached_left(const char *mailbox, time_t now)
+{
+	struct oa2_buf tok;
+	long long left = -1;
+	time_t exp = 0;
+
+	oa2_buf_init(&tok, OA2_TOKEN_MAX);
+	if (oa2_keyring_get(mailbox, now, 0, &tok, &exp) == 0)
+		left = (long long)(exp - now);
+	oa2_buf_free(&tok);
+	return left;
+}
+
+static int
+json_field(struct oa2_buf *out, const char *name, const char *value)
+{
+	int r;
+
+	if ((r = oa2_buf_appendc(out, '"')) != 0 ||
+	    (r = oa2_buf_appendz(out, name)) != 0 ||
+	    (r = oa2_buf_appendz(out, "\":\"")) != 0 ||
+	    (r = oa2_json_escape(out, value, strlen(value))) != 0)
+		return r;
+	return oa2_buf_appendc(out, '"');
+}
+
+/* One account: a table row for each mailbox it serves, or a JSON object
+ * appended to out.  Every account appears, however its user reads. */
+static int
+describe(const struct oa2_account *a, int json, struct oa2_buf *out)
 {
 	struct oa2_store_entry e;
-	struct oa2_buf tok;
-	char err[512], access[64], refresh[96];
-	const char *user = a->v[OA2_K_USER] ? a->v[OA2_K_USER] : "";
+	char err[512], access[64], refresh[96], mb[OA2_MAILBOX_MAX + 1],
+	    num[96];
+	const char *users = a->v[OA2_K_USER] ? a->v[OA2_K_USER] : "";
 	const char *flow = a->v[OA2_K_FLOW]
 	    ? a->v[OA2_K_FLOW]
 	    : flow_names[FLOW_AUTHORIZATION_CODE];
-	time_t now = time(NULL), exp = 0;
+	time_t now = time(NULL);
 	enum store_kind kind;
-	size_t f;
-	long long left = -1, age = -1;
-	int have_rt = 0, rt_state;
+	size_t f, n;
+	long long left, first_left = -1, age = -1;
+	int have_rt = 0, rt_state, r = 0;
 
-	/* Only known flow names are printed (the JSON needs no escaping). */
 	for (f = 0; f < sizeof(flow_names) / sizeof(flow_names[0]); f++)
 		if (strcmp(flow, flow_names[f]) == 0)
 			break;
 	if (f == sizeof(flow_names) / sizeof(flow_names[0]))
 		flow = "invalid";
-	oa2_buf_init(&tok, OA2_TOKEN_MAX);
-	if (user[0] != '\0' && oa2_keyring_get(user, now, 0, &tok, &exp) == 0)
-		left = (long long)(exp - now);
-	oa2_buf_free(&tok);
 	oa2_store_entry_init(&e);
 	if (store_kind_parse(a->v[OA2_K_STORE], &kind) != 0)
 		rt_state = OA2_ERR_CONFIG;
@@ -57,11 +82,6 @@ describe(const struct oa2_account *a, int json, int first)
 		age = (long long)(now - e.updated);
 	}
 	oa2_store_entry_free(&e);
-
-	if (left >= 0)
-		snprintf(access, sizeof(access), "valid %lld min", left / 60);
-	else
-		snprintf(access, sizeof(access), "none cached");
 	if (strcmp(flow, "client_credentials") == 0)
 		snprintf(refresh, sizeof(refresh), "not needed");
 	else if (have_rt)
@@ -73,15 +93,53 @@ describe(const struct oa2_account *a, int json, int first)
 		snprintf(refresh, sizeof(refresh), "unreadable: %s",
 		    oa2_strerror(rt_state));
 
-	if (json)
-		printf("%s{\"account\":\"%s\",\"user\":\"%s\",\"flow\":\"%s\","
-		       "\"access_token_expires_in\":%lld,"
-		       "\"refresh_token\":%s,\"refresh_token_age\":%lld}",
-		    first ? "" : ",", a->name, user, flow, left,
-		    have_rt ? "true" : "false", age);
-	else
-		printf("%-16s %-28s %-19s %-15s %s\n", a->name, user, flow,
-		    access, refresh);
+	if (json &&
+	    ((r = oa2_buf_appendc(out, '{')) != 0 ||
+		(r = json_field(out, "account", a->name)) != 0 ||
+		(r = oa2_buf_appendc(out, ',')) != 0 ||
+		(r = json_field(out, "flow", flow)) != 0 ||
+		(r = oa2_buf_appendz(out, ",\"users\":[")) != 0))
+		return r;
+	/* user lists one mailbox, or (app-only) several: each has its own
+	 * cached token. */
+	for (n = 0; oa2_user_nth(users, n, mb, sizeof(mb)) == 0; n++) {
+		left = cached_left(mb, now);
+		if (n == 0)
+			first_left = left;
+		if (json) {
+			snprintf(num, sizeof(num),
+			    "\",\"access_token_expires_in\":%lld}", left);
+			if ((n > 0 && (r = oa2_buf_appendc(out, ',')) != 0) ||
+			    (r = oa2_buf_appendz(out, "{\"user\":\"")) != 0 ||
+			    (r = oa2_json_escape(out, mb, strlen(mb))) != 0 ||
+			    (r = oa2_buf_appendz(out, num)) != 0)
+				return r;
+			continue;
+		}
+		if (left >= 0)
+			snprintf(access, sizeof(access), "valid %lld min",
+			    left / 60);
+		else
+			snprintf(access, sizeof(access), "none cached");
+		printf("%-16s %-28s %-19s %-15s %s\n", n == 0 ? a->name : "",
+		    mb, n == 0 ? flow : "", access, n == 0 ? refresh : "");
+	}
+	if (n == 0 && !json)
+		printf("%-16s %-28s %-19s %-15s %s\n", a->name, "(no user)",
+		    flow, "-", refresh);
+	if (!json)
+		return 0;
+	/* The first mailbox's also at the top, as before several were
+	 * listed. */
+	oa2_user_nth(users, 0, mb, sizeof(mb));
+	snprintf(num, sizeof(num),
+	    "],\"access_token_expires_in\":%lld,\"refresh_token\":%s,"
+	    "\"refresh_token_age\":%lld,",
+	    first_left, have_rt ? "true" : "false", age);
+	if ((r = oa2_buf_appendz(out, num)) != 0 ||
+	    (r = json_field(out, "user", n > 0 ? mb : "")) != 0)
+		return r;
+	return oa2_buf_appendc(out, '}');
 }
 
 int
@@ -91,9 +149,10 @@ cmd_status(int argc, char **argv)
 	    {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0}};
 	struct oa2_config cfg = {0};
+	struct oa2_buf out;
 	char path[1024];
 	size_t i;
-	int c, json = 0;
+	int c, json = 0, r = 0;
 
 	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -111,22 +170,24 @@ cmd_status(int argc, char **argv)
 	}
 	if (config_open(&cfg, path, sizeof(path)) != 0)
 		return EXIT_CONFIG;
-	/* Account names and users are validated printable by conf.c and
-	 * oa2_mailbox_check; JSON needs no escaping beyond that check. */
+	oa2_buf_init(&out, 1024 * 1024);
 	if (json)
-		printf("[");
+		r = oa2_buf_appendc(&out, '[');
 	else
 		printf("%-16s %-28s %-19s %-15s %s\n", "ACCOUNT", "USER",
 		    "FLOW", "ACCESS TOKEN", "REFRESH TOKEN");
-	for (i = 0; i < cfg.count; i++) {
-		const char *u = cfg.accounts[i].v[OA2_K_USER];
-		if (json && u != NULL &&
-		    (oa2_mailbox_check(u) != 0 || strpbrk(u, "\"\\") != NULL))
-			continue;
-		describe(&cfg.accounts[i], json, i == 0);
+	for (i = 0; r == 0 && i < cfg.count; i++) {
+		if (json && i > 0)
+			r = oa2_buf_appendc(&out, ',');
+		if (r == 0)
+			r = describe(&cfg.accounts[i], json, &out);
 	}
-	if (json)
-		printf("]\n");
+	if (json && r == 0 && (r = oa2_buf_appendz(&out, "]\n")) == 0 &&
+	    fwrite(out.data, 1, out.len, stdout) != out.len)
+		r = OA2_ERR_IO;
+	oa2_buf_free(&out);
+	if (r != 0)
+		say("status: %s", oa2_strerror(r));
 	oa2_config_free(&cfg);
-	return 0;
+	return r == 0 ? 0 : EXIT_SOFTWARE;
 }

@@ -103,7 +103,7 @@ token_emit(enum token_format fmt, const struct account *acct,
 		snprintf(tail, sizeof(tail), "\",\"expires_at\":%lld}",
 		    (long long)expiry);
 		if ((r = oa2_buf_appendz(&out, "{\"access_token\":\"")) == 0 &&
-		    (r = oa2_buf_append(&out, tok->data, tok->len)) == 0)
+		    (r = oa2_json_escape(&out, tok->data, tok->len)) == 0)
 			r = oa2_buf_appendz(&out, tail);
 		break;
 	}

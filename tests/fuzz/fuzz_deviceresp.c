@@ -6,7 +6,7 @@
  * The input is the body.  Each parse starts from a stale success (another
  * answer's device code and texts), so that a refusal must clear it.
  * Checks: the result is 0 or OA2_ERR_PARSE; a success has a device code
- * that passes oa2_token_check, a user code and a verification URI, and
+ * that passes oa2_opaque_check, a user code and a verification URI, and
  * numbers in [1, 86399]; a refusal leaves every field empty and the
  * numbers 0; every text is a printable C string within its field; a
  * second parse of the same input gives the same result.
@@ -44,7 +44,7 @@ check(int rc, const struct oa2_device_response *dr)
 		FUZZ_CHECK(dr->interval == 0 && dr->expires_in == 0);
 		return;
 	}
-	FUZZ_CHECK(oa2_token_check(oa2_buf_str(&dr->device_code),
+	FUZZ_CHECK(oa2_opaque_check(oa2_buf_str(&dr->device_code),
 		       dr->device_code.len) == 0);
 	FUZZ_CHECK(dr->user_code[0] != '\0' && dr->uri[0] != '\0');
 	FUZZ_CHECK(dr->interval >= 1 && dr->interval <= 86399);

@@ -7,7 +7,7 @@
  * removed at exit; oa2_store_load reads it back through all its checks.
  * Checks: the result is 0 or OA2_ERR_PARSE (the file is ours, so never a
  * permission or I/O error); a success holds a refresh token that passes
- * oa2_token_check, a printable scope and non-negative times, and saving
+ * oa2_opaque_check, a printable scope and non-negative times, and saving
  * it and loading again gives the same entry; a refusal leaves the entry
  * empty, says why, and leaves the file as it was.
  */
@@ -108,7 +108,7 @@ file_is(const uint8_t *data, size_t size)
 static void
 check_entry(const struct oa2_store_entry *e)
 {
-	FUZZ_CHECK(oa2_token_check(oa2_buf_str(&e->refresh_token),
+	FUZZ_CHECK(oa2_opaque_check(oa2_buf_str(&e->refresh_token),
 		       e->refresh_token.len) == 0);
 	FUZZ_CHECK(
 	    strlen(oa2_buf_str(&e->refresh_token)) == e->refresh_token.len);

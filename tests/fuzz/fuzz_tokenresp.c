@@ -86,7 +86,7 @@ check_one(
 		FUZZ_CHECK(oa2_token_check(oa2_buf_str(&tr->access_token),
 			       tr->access_token.len) == 0);
 		FUZZ_CHECK(tr->refresh_token.len == 0 ||
-		    oa2_token_check(oa2_buf_str(&tr->refresh_token),
+		    oa2_opaque_check(oa2_buf_str(&tr->refresh_token),
 			tr->refresh_token.len) == 0);
 		FUZZ_CHECK(strcmp(tr->token_type, "Bearer") == 0);
 		FUZZ_CHECK(tr->error[0] == '\0' && tr->problem[0] == '\0');

@@ -255,6 +255,25 @@ oa2_key_clear root "erin.$$@example.test"
 oa2_key_clear root "erin.$$@example.test"
 it_log "password grant (legacy): warned, logged in, refreshed"
 
+# status: every account, in valid JSON (jq), each mailbox of an app-only
+# account with its own cached token, in JSON and in the table.
+it_require jq
+"$H" token --user "$other" >/dev/null || it_fail "token for the second mailbox failed"
+"$H" status --json >"$IT_DIR/status.json" || it_fail "status --json failed"
+jq -e 'length == 9 and ([.[].account] | index("ms")) != null' "$IT_DIR/status.json" >/dev/null ||
+    it_fail "status --json: not every account, or not JSON: $(head -c 600 "$IT_DIR/status.json")"
+jq -e --arg a "$mb" --arg b "$other" '.[] | select(.account == "ms") |
+    .user == $a and (.users | length) == 2 and .users[0].user == $a and
+    .users[1].user == $b and all(.users[]; .access_token_expires_in > 0)' \
+    "$IT_DIR/status.json" >/dev/null ||
+    it_fail "status --json: the two mailboxes of ms: $(jq -c '.[] | select(.account == "ms")' "$IT_DIR/status.json")"
+"$H" status >"$IT_DIR/status.txt" || it_fail "status failed"
+[ "$(grep -cE "^(ms +)?  *($mb|$other) .*valid [0-9]+ min" "$IT_DIR/status.txt")" = 2 ] ||
+    it_fail "status: both mailboxes of ms should show a cached token: $(cat "$IT_DIR/status.txt")"
+oa2_key_clear root "$mb"
+oa2_key_clear root "$other"
+it_log "status: every account in valid JSON, each mailbox with its own token"
+
 # Configuration errors: exit 78 and a sentence naming the problem.
 expect 78 "issuer" "$H" token badissuer
 echo "bogus_key = 1" >>"$OA2_CONFIG"

@@ -271,6 +271,71 @@ test_buf_cap(void **state)
 	assert_string_equal(oa2_strerror(-999), "unknown error");
 }
 
+/* RFC 6750 2.1 b64token for access tokens; visible ASCII for refresh
+ * tokens and device codes. */
+static void
+test_token_syntax(void **state)
+{
+	static const struct {
+		const char *tok;
+		int bearer, opaque;
+	} cases[] = {
+	    {"eyJ0eXAiOiJKV1QifQ.eyJzdWIiOiJ4In0.c2ln", 0, 0},
+	    {"ya29.a0AfB_byC-xyz~+/", 0, 0},
+	    {"abc==", 0, 0},
+	    {"=", OA2_ERR_PARSE, 0},
+	    {"ab=c", OA2_ERR_PARSE, 0},
+	    {"a\"b", OA2_ERR_PARSE, 0},
+	    {"a\\b", OA2_ERR_PARSE, 0},
+	    {"M.C105_BAY.0.U.-Cn!abc*def$", OA2_ERR_PARSE, 0},
+	    {"a b", OA2_ERR_PARSE, OA2_ERR_PARSE},
+	    {"a\tb", OA2_ERR_PARSE, OA2_ERR_PARSE},
+	    {"a\xc3\xa9", OA2_ERR_PARSE, OA2_ERR_PARSE},
+	    {"", OA2_ERR_PARSE, OA2_ERR_PARSE},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		print_message("%s\n", cases[i].tok);
+		assert_int_equal(
+		    oa2_token_check(cases[i].tok, strlen(cases[i].tok)),
+		    cases[i].bearer);
+		assert_int_equal(
+		    oa2_opaque_check(cases[i].tok, strlen(cases[i].tok)),
+		    cases[i].opaque);
+	}
+	/* A NUL inside the length is no token character. */
+	assert_int_equal(oa2_token_check("ab\0c", 4), OA2_ERR_PARSE);
+	assert_int_equal(oa2_opaque_check("ab\0c", 4), OA2_ERR_PARSE);
+}
+
+static void
+test_json_escape(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+	    {"plain", "plain"},
+	    {"a\"b\\c", "a\\\"b\\\\c"},
+	    {"tab\tnl\n\x01\x7f", "tab\\u0009nl\\u000a\\u0001\\u007f"},
+	    {"caf\xc3\xa9", "caf\xc3\xa9"},
+	    {"", ""},
+	};
+	struct oa2_buf b;
+	size_t i;
+
+	(void)state;
+	oa2_buf_init(&b, 256);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		oa2_buf_reset(&b);
+		assert_int_equal(
+		    oa2_json_escape(&b, cases[i].in, strlen(cases[i].in)), 0);
+		assert_string_equal(oa2_buf_str(&b), cases[i].out);
+	}
+	oa2_buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -282,6 +347,8 @@ main(void)
 	    cmocka_unit_test(test_helper_output),
 	    cmocka_unit_test(test_base64),
 	    cmocka_unit_test(test_buf_cap),
+	    cmocka_unit_test(test_token_syntax),
+	    cmocka_unit_test(test_json_escape),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
