@@ -38,7 +38,8 @@ oa2_rtrec_encode(const struct oa2_store_entry *e, struct oa2_buf *out)
 	char line[32];
 	int r;
 
-	if (oa2_opaque_check(e->refresh_token.data, e->refresh_token.len) != 0 ||
+	if (oa2_opaque_check(e->refresh_token.data, e->refresh_token.len) !=
+		0 ||
 	    strchr(e->scope, '\n') != NULL)
 		return OA2_ERR_INVAL;
 	snprintf(line, sizeof(line), "%lld\n", e->updated);
