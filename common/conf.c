@@ -272,6 +272,28 @@ oa2_config_load(
 		close(fd);
 		return OA2_ERR_CONFIG;
 	}
+	/* The file names the token endpoint, the secret and CA files:
+	 * whoever may write it can send the secrets to a server of theirs.
+	 * So it must be this user's or root's, and writable by no one else
+	 * (as OpenSSH requires of ~/.ssh/config). */
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		snprintf(err, errsz,
+		    "%s belongs to uid %u, neither this user (uid %u) nor "
+		    "root, so it cannot be trusted with secrets; run: chown "
+		    "%u %s",
+		    path, (unsigned)st.st_uid, (unsigned)geteuid(),
+		    (unsigned)geteuid(), path);
+		close(fd);
+		return OA2_ERR_PERM;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		snprintf(err, errsz,
+		    "%s can be written by others (mode %04o), who could send "
+		    "the secrets it names elsewhere; run: chmod go-w %s",
+		    path, (unsigned)(st.st_mode & 07777), path);
+		close(fd);
+		return OA2_ERR_PERM;
+	}
 	if (st.st_size > OA2_CONFIG_MAX) {
 		snprintf(err, errsz, "%s: file larger than %d bytes", path,
 		    OA2_CONFIG_MAX);

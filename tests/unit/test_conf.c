@@ -140,6 +140,52 @@ write_file(const char *path, const char *text, mode_t mode)
 	close(fd);
 }
 
+/* The configuration names where secrets go: refused when others may
+ * write it, or when it belongs to neither the user nor root. */
+static void
+test_config_owner_mode(void **state)
+{
+	static const struct {
+		mode_t mode;
+		int rc;
+		const char *hint;
+	} cases[] = {
+	    {0644, 0, NULL},
+	    {0640, 0, NULL},
+	    {0600, 0, NULL},
+	    {0664, OA2_ERR_PERM, "chmod go-w"},
+	    {0646, OA2_ERR_PERM, "chmod go-w"},
+	    {0666, OA2_ERR_PERM, "(mode 0666)"},
+	};
+	char dir[] = "/tmp/oa2-unit-XXXXXX", path[64], err[512];
+	struct oa2_config cfg;
+	size_t i;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/config", dir);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		write_file(path, "[account a]\nuser = a@example.test\n",
+		    cases[i].mode);
+		assert_int_equal(
+		    oa2_config_load(path, &cfg, err, sizeof(err)), cases[i].rc);
+		if (cases[i].rc == 0)
+			oa2_config_free(&cfg);
+		else
+			assert_non_null(strstr(err, cases[i].hint));
+	}
+	/* Another user's file (as root, the tests can make one). */
+	if (geteuid() == 0) {
+		write_file(path, "[account a]\n", 0644);
+		assert_int_equal(chown(path, 65534, 65534), 0);
+		assert_int_equal(oa2_config_load(path, &cfg, err, sizeof(err)),
+		    OA2_ERR_PERM);
+		assert_non_null(strstr(err, "belongs to uid 65534"));
+	}
+	unlink(path);
+	rmdir(dir);
+}
+
 static void
 test_secretfile(void **state)
 {
@@ -239,6 +285,7 @@ main(void)
 	    cmocka_unit_test(test_parse_errors),
 	    cmocka_unit_test(test_parse_limits),
 	    cmocka_unit_test(test_secretfile),
+	    cmocka_unit_test(test_config_owner_mode),
 	    cmocka_unit_test(test_user_list),
 	};
 
