@@ -70,6 +70,7 @@ provider = google
 authorization_endpoint = $IDP_AUTH_URL
 token_endpoint = $IDP_TOKEN_URL
 client_id = $IDP_MUA_GOOGLE_ID
+client_secret_file = $IT_DIR/etc/google.secret
 
 [account msdeleg]
 user = dave.$$@example.test
@@ -105,7 +106,8 @@ user = d@example.test
 issuer = $IDP_ISSUER/elsewhere
 client_id = $IDP_MUA_ID
 CONF
-(umask 077 && echo "$IDP_RELAY_BASIC_SECRET" >"$IT_DIR/etc/ms.secret")
+(umask 077 && echo "$IDP_RELAY_BASIC_SECRET" >"$IT_DIR/etc/ms.secret" &&
+    echo "$IDP_MUA_GOOGLE_SECRET" >"$IT_DIR/etc/google.secret")
 oa2_env
 
 # private_key_jwt: the IdP verifies the RS256 assertion with our key.

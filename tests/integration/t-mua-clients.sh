@@ -38,18 +38,20 @@ export XDG_STATE_HOME=$IT_DIR/state
 alice="alice.$$@example.test"
 bob="bob.$$@example.test"
 oa2_config_init root
-(umask 077 && printf '%s\n' "$IDP_MUA_SECRET_SECRET" >"$IT_DIR/etc/gmail.secret")
+# Each preset against the IdP's client that behaves as its provider does
+# (idp/server.mjs, PROVIDER MODELS).
+(umask 077 && printf '%s\n' "$IDP_MUA_GOOGLE_SECRET" >"$IT_DIR/etc/gmail.secret")
 {
 	doc_snippet microsoft365.md ms-delegated \
 	    alice@contoso.com "$alice" \
-	    66666666-7777-8888-9999-000000000000 "$IDP_MUA_ID"
+	    66666666-7777-8888-9999-000000000000 "$IDP_MUA_MS_ID"
 	echo "authorization_endpoint = $IDP_AUTH_URL"
 	echo "token_endpoint = $IDP_TOKEN_URL"
 	echo
 	doc_snippet google.md google-account \
 	    bob@gmail.com "$bob" \
 	    123456789012-abcdefghijklmnopqrstuvwxyz0123456.apps.googleusercontent.com \
-	    "$IDP_MUA_SECRET_ID" \
+	    "$IDP_MUA_GOOGLE_ID" \
 	    /home/bob/.config/sasl-oauth2/gmail.secret "$IT_DIR/etc/gmail.secret"
 	echo "authorization_endpoint = $IDP_AUTH_URL"
 	echo "token_endpoint = $IDP_TOKEN_URL"
@@ -77,7 +79,11 @@ guide_login()
 }
 guide_login microsoft365.md ms-login "$alice"
 guide_login google.md google-login "$bob"
-it_log "logged in: work ($alice, microsoft preset), gmail ($bob, google preset)"
+for a in work gmail; do
+	grep -q '"refresh_token": *"[^"]' "$XDG_STATE_HOME/sasl-oauth2/$a.json" 2>/dev/null ||
+	    it_fail "$a: the guide's login stored no refresh token"
+done
+it_log "logged in: work ($alice, microsoft preset), gmail ($bob, google preset), refresh tokens stored"
 
 dovecot_seed_message "$alice" "inbox of alice for mutt"
 dovecot_seed_message "$bob" "inbox of bob for neomutt"
@@ -257,7 +263,7 @@ for f in "$XDG_STATE_HOME"/sasl-oauth2/*.json; do
 	[ -z "$rt" ] || ! grep -rqF -e "$rt" "$IT_DIR/log" ||
 	    it_fail "a refresh token appears in a log"
 done
-if grep -rqF -e "$tok" -e "$IDP_MUA_SECRET_SECRET" "$IT_DIR/log"; then
+if grep -rqF -e "$tok" -e "$IDP_MUA_GOOGLE_SECRET" "$IT_DIR/log"; then
 	it_fail "a token or client secret appears in a log"
 fi
 oa2_key_clear root "$alice"

@@ -124,11 +124,13 @@ const CLIENTS = [
     scope: MUA_SCOPE,
   },
   {
-    // Google-like (see PROVIDER MODELS): Google's device flow refuses the
-    // Gmail scope, so no device grant here
+    // Google-like (see PROVIDER MODELS): a "Desktop app" client, which
+    // Google gives a client secret; Google's device flow refuses the Gmail
+    // scope, so no device grant here
     client_id: C.IDP_MUA_GOOGLE_ID,
+    client_secret: C.IDP_MUA_GOOGLE_SECRET,
     application_type: 'native',
-    token_endpoint_auth_method: 'none',
+    token_endpoint_auth_method: 'client_secret_basic',
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     redirect_uris: MUA_REDIRECTS,
