@@ -9,6 +9,8 @@
  */
 #include "config.h"
 
+#include <ctype.h>
+
 #include "buf.h"
 #include "err.h"
 #include "wire.h"
@@ -31,14 +33,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *text = (const char *)data;
 	struct oa2_buf tok;
 	size_t n = strip_line_end(text, size), i;
-	int rc, valid;
+	int rc, valid, pad;
 
-	/* The reference: RFC 6750 b64token, leniently any visible ASCII. */
-	valid = n > 0 && n <= OA2_TOKEN_MAX;
-	for (i = 0; valid && i < n; i++)
-		if ((unsigned char)text[i] < 0x21 ||
-		    (unsigned char)text[i] > 0x7e)
+	/* The reference: RFC 6750 2.1, b64token = 1*( ALPHA / DIGIT / "-" /
+	 * "." / "_" / "~" / "+" / "/" ) *"=", at most OA2_TOKEN_MAX. */
+	valid = n > 0 && n <= OA2_TOKEN_MAX && text[0] != '=';
+	for (i = 0, pad = 0; valid && i < n; i++) {
+		unsigned char c = (unsigned char)text[i];
+		if (c == '=')
+			pad = 1;
+		else if (pad ||
+		    !(isascii(c) &&
+			(isalnum(c) || c == '-' || c == '.' || c == '_' ||
+			    c == '~' || c == '+' || c == '/')))
 			valid = 0;
+	}
 	FUZZ_CHECK((oa2_token_check(text, n) == 0) == valid);
 
 	oa2_buf_init(&tok, OA2_TOKEN_MAX);
