@@ -179,6 +179,22 @@ report_login(const struct account *acct, const struct oa2_token_response *tr,
 		  "scope?), so you will have to log in again when it expires");
 }
 
+/* The grant's redemption and the save of its refresh token hold the
+ * account's lock, as a refresh does: a refresh of the old grant that
+ * finished after our save would put its rotated token over the new one.
+ * *lock is released by the caller (account_unlock). */
+static int
+login_lock(const struct account *acct, int *lock)
+{
+	*lock = account_lock(acct->name, LOCK_TIMEOUT);
+	if (*lock == OA2_ERR_TIMEOUT) {
+		*lock = -1;
+		account_lock_busy(acct->name);
+		return OA2_ERR_PROVIDER;
+	}
+	return 0; /* without a lock (no state dir), the save says why */
+}
+
 /* RFC 9207: the authorization response names the issuer that sent it;
  * one naming another issuer (a mix-up attack, or a browser that logged in
  * elsewhere) is refused, and so is one without iss from an issuer whose
@@ -222,7 +238,7 @@ login_authcode(struct account *acct, int no_browser, int timeout)
 	struct loopback lb = {.fd = -1};
 	char redirect_uri[128];
 	time_t expiry;
-	int r;
+	int r, lock = -1;
 
 	oa2_buf_init(&verifier, 256);
 	oa2_buf_init(&challenge, 256);
@@ -287,12 +303,16 @@ login_authcode(struct account *acct, int no_browser, int timeout)
 	}
 	verbose("account %s: got an authorization code (%u bytes)", acct->name,
 	    (unsigned)rd.code.len);
-	if ((r = flow_code_exchange(
+	if ((r = login_lock(acct, &lock)) != 0 ||
+	    (r = flow_code_exchange(
 		 acct, rd.code.data, redirect_uri, verifier.data, &tr)) != 0 ||
 	    (r = token_accept(acct, &tr, &expiry)) != 0)
 		goto out;
+	account_unlock(lock);
+	lock = -1;
 	report_login(acct, &tr, expiry);
 out:
+	account_unlock(lock);
 	loopback_close(&lb);
 	oa2_buf_free(&verifier);
 	oa2_buf_free(&challenge);
@@ -358,7 +378,7 @@ login_device(struct account *acct, int timeout)
 	struct oa2_buf form;
 	struct timespec pause;
 	time_t deadline, expiry;
-	int r;
+	int r, lock = -1;
 
 	oa2_device_response_init(&da);
 	oa2_buf_init(&form, 65536);
@@ -402,6 +422,10 @@ login_device(struct account *acct, int timeout)
 			goto out;
 		}
 		nanosleep(&pause, NULL);
+		/* The poll that redeems the grant and the save hold the lock
+		 * (login_lock); between polls, refreshes may run. */
+		if ((r = login_lock(acct, &lock)) != 0)
+			goto out;
 		/* token_request adds client authentication to the form. */
 		oa2_buf_init(&f, 65536);
 		r = oa2_buf_append(&f, form.data, form.len);
@@ -413,6 +437,8 @@ login_device(struct account *acct, int timeout)
 		oa2_buf_free(&f);
 		if (r == 0)
 			break;
+		account_unlock(lock);
+		lock = -1;
 		if (strcmp(tr.error, "authorization_pending") == 0)
 			continue;
 		if (strcmp(tr.error, "slow_down") == 0) {
@@ -432,8 +458,11 @@ login_device(struct account *acct, int timeout)
 	}
 	if ((r = token_accept(acct, &tr, &expiry)) != 0)
 		goto out;
+	account_unlock(lock);
+	lock = -1;
 	report_login(acct, &tr, expiry);
 out:
+	account_unlock(lock);
 	oa2_device_response_free(&da);
 	oa2_buf_free(&form);
 	oa2_token_response_free(&tr);
@@ -476,7 +505,7 @@ login_password(struct account *acct)
 	struct oa2_token_response tr;
 	struct oa2_buf pw, form;
 	time_t expiry;
-	int r;
+	int r, lock = -1;
 
 	say("account %s: flow = password (ROPC) is legacy: it fails for "
 	    "accounts with MFA or Conditional Access, and Entra needs \"Allow "
@@ -496,11 +525,15 @@ login_password(struct account *acct)
 		(r = oa2_form_add(&form, "scope", acct->scope)) != 0))
 		goto out;
 	oa2_buf_free(&pw);
-	if ((r = token_request(acct, &form, &tr)) != 0 ||
+	if ((r = login_lock(acct, &lock)) != 0 ||
+	    (r = token_request(acct, &form, &tr)) != 0 ||
 	    (r = token_accept(acct, &tr, &expiry)) != 0)
 		goto out;
+	account_unlock(lock);
+	lock = -1;
 	report_login(acct, &tr, expiry);
 out:
+	account_unlock(lock);
 	oa2_buf_free(&pw);
 	oa2_buf_free(&form);
 	oa2_token_response_free(&tr);

@@ -102,6 +102,33 @@ rc=$(login_iss "$IDP_ISSUER")
 [ "$rc" = 0 ] || it_fail "the right iss: exit $rc ($(cat "$IT_DIR/log/login-iss.err"))"
 it_log "RFC 9207: another issuer and a missing iss refused, the right one accepted"
 
+# --- login redeems the code and saves under the account's lock ---------
+# A refresh of the old grant finishing after the login's save would put
+# its rotated refresh token over the new one: so while another process
+# holds the lock, the login waits before it redeems the code.
+rm -f "$XDG_STATE_HOME/sasl-oauth2/mixup.json"
+exec 9>>"$XDG_STATE_HOME/sasl-oauth2/mixup.lock"
+flock 9
+"$H" login --no-browser --timeout 30 mixup 2>"$IT_DIR/log/login-lock.err" 9>&- &
+lpid=$!
+lurl=
+for _ in $(seq 1 100); do
+	lurl=$(grep -m1 -o "$IDP_ISSUER/auth?[^ ]*" "$IT_DIR/log/login-lock.err") && break
+	sleep 0.1
+done
+c0=$(idp_stats authorization_code)
+idp_browser "$lurl" "mixup.$$@example.test" >"$IT_DIR/log/browser-lock.log" 2>&1 ||
+    it_fail "browser failed (lock)"
+sleep 2
+[ ! -e "$XDG_STATE_HOME/sasl-oauth2/mixup.json" ] ||
+    it_fail "login saved a refresh token while another process held the account's lock"
+[ "$(idp_stats authorization_code)" = "$c0" ] ||
+    it_fail "login redeemed the code while another process held the account's lock"
+exec 9>&-
+wait $lpid || it_fail "login after the lock was released: $(cat "$IT_DIR/log/login-lock.err")"
+[ -e "$XDG_STATE_HOME/sasl-oauth2/mixup.json" ] || it_fail "login saved nothing after the lock"
+it_log "login waits for the account's lock to redeem the code and save"
+
 # The token command answers from the cache: no request.
 n0=$(idp_stats token_requests)
 t1=$("$H" token work) || it_fail "token after login failed"
