@@ -67,9 +67,12 @@ login_usage(FILE *f)
 	    f);
 }
 
-/* Open url with xdg-open when a desktop session is there.  The URL holds
- * no secret (state and the S256 challenge only). */
-static int
+/* Open url with xdg-open when a desktop session is there; its pid, or -1.
+ * The URL holds no secret (state and the S256 challenge only).  It is not
+ * waited for here: xdg-open's generic fallback runs $BROWSER in the
+ * foreground, and the redirect must be listened for meanwhile
+ * (browser_reap). */
+static pid_t
 open_browser(const char *url)
 {
 	char *argv[] = {"xdg-open", (char *)url, NULL};
@@ -77,7 +80,7 @@ open_browser(const char *url)
 	extern char **environ;
 	mode_t mask;
 	pid_t pid;
-	int r, status;
+	int r;
 
 	if (getenv("DISPLAY") == NULL && getenv("WAYLAND_DISPLAY") == NULL)
 		return -1;
@@ -92,12 +95,18 @@ open_browser(const char *url)
 	r = posix_spawnp(&pid, "xdg-open", &fa, NULL, argv, environ);
 	umask(mask);
 	posix_spawn_file_actions_destroy(&fa);
-	if (r != 0)
-		return -1;
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-	    WEXITSTATUS(status) != 0)
-		return -1;
-	return 0;
+	return r == 0 ? pid : -1;
+}
+
+/* Reap xdg-open if it has ended; a browser still open is left running
+ * (it outlives us, as it would have been started from a menu). */
+static void
+browser_reap(pid_t pid)
+{
+	int status;
+
+	if (pid > 0)
+		(void)waitpid(pid, &status, WNOHANG);
 }
 
 /* Does the space-separated scope hold word? */
@@ -238,6 +247,7 @@ login_authcode(struct account *acct, int no_browser, int timeout)
 	struct loopback lb = {.fd = -1};
 	char redirect_uri[128];
 	time_t expiry;
+	pid_t browser = -1;
 	int r, lock = -1;
 
 	oa2_buf_init(&verifier, 256);
@@ -266,14 +276,14 @@ login_authcode(struct account *acct, int no_browser, int timeout)
 	if ((r = build_auth_url(
 		 acct, redirect_uri, state.data, challenge.data, &url)) != 0)
 		goto out;
-	if (no_browser || open_browser(url.data) != 0)
+	if (no_browser || (browser = open_browser(url.data)) < 0)
 		fprintf(stderr,
 		    "sasl-oauth2: account %s: to log in as %s, open this URL "
 		    "in a browser:\n\n%s\n\n",
 		    acct->name, acct->user, url.data);
 	else
 		fprintf(stderr,
-		    "sasl-oauth2: account %s: a browser window was opened; "
+		    "sasl-oauth2: account %s: a browser window should open; "
 		    "if not, open:\n\n%s\n\n",
 		    acct->name, url.data);
 	fprintf(stderr,
@@ -281,6 +291,7 @@ login_authcode(struct account *acct, int no_browser, int timeout)
 	    redirect_uri);
 	r = loopback_wait(&lb, state.data, timeout, &rd);
 	loopback_close(&lb);
+	browser_reap(browser);
 	if (r == OA2_ERR_TIMEOUT) {
 		say("account %s: no redirect arrived within %d s; run login "
 		    "again (or use --device)",

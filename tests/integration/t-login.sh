@@ -263,16 +263,30 @@ if grep -rqF -e "$rt1" -e "$rt2" -e "$t1" -e "$IDP_MUA_SECRET_SECRET" \
 	it_fail "a secret appears in the helper's output"
 fi
 oa2_key_clear root "$alice"
-# --- the browser gets the user's umask, not the helper's 077 ------------
+# --- the browser: the user's umask, and not waited for -----------------
+# xdg-open's generic fallback runs $BROWSER in the foreground, so it may
+# not end before the user closes the browser: the login must go on
+# listening meanwhile.  The stand-in plays the browser, then stays open.
 mkdir -p "$IT_DIR/fakebin"
-printf '#!/bin/sh\numask >"%s/xdg-open.umask"\n' "$IT_DIR" >"$IT_DIR/fakebin/xdg-open"
+cat >"$IT_DIR/fakebin/xdg-open" <<EOF
+#!/bin/sh
+umask >"$IT_DIR/xdg-open.umask"
+echo \$\$ >"$IT_DIR/xdg-open.pid"
+IDP_ISSUER=$IDP_ISSUER node "$IDP_BROWSER" "\$1" "web.$$@example.test" >"$IT_DIR/log/xdg-browser.log" 2>&1
+exec sleep 60
+EOF
 chmod 755 "$IT_DIR/fakebin/xdg-open"
 oa2_account web root "user=web.$$@example.test" "provider=generic" \
     "issuer=$IDP_ISSUER" "client_id=$IDP_MUA_ID" "scope=openid email offline_access"
-(umask 027 && PATH=$IT_DIR/fakebin:$PATH DISPLAY=:99 timeout 30 "$H" login --timeout 2 web \
-    >/dev/null 2>"$IT_DIR/log/login-browser.err") || true
+rc=0
+(umask 027 && PATH=$IT_DIR/fakebin:$PATH DISPLAY=:99 timeout 30 "$H" login --timeout 25 web \
+    >/dev/null 2>"$IT_DIR/log/login-browser.err") || rc=$?
+[ -s "$IT_DIR/xdg-open.pid" ] && kill "$(cat "$IT_DIR/xdg-open.pid")" 2>/dev/null
 [ "$(cat "$IT_DIR/xdg-open.umask" 2>/dev/null)" = 0027 ] ||
     it_fail "xdg-open ran with umask '$(cat "$IT_DIR/xdg-open.umask" 2>/dev/null)', want the caller's 0027"
-it_log "the browser is started with the caller's umask"
+[ $rc = 0 ] || it_fail "login with a browser that stays open: exit $rc: $(cat "$IT_DIR/log/login-browser.err")"
+grep -q "logged in as web.$$@example.test" "$IT_DIR/log/login-browser.err" ||
+    it_fail "login with a browser that stays open: $(cat "$IT_DIR/log/login-browser.err")"
+it_log "the browser is started with the caller's umask, and the login does not wait for it to close"
 
 it_pass
