@@ -17,12 +17,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -123,18 +125,60 @@ out:
 	return r;
 }
 
-/* Reap our child only; tolerate a host that reaps children itself. */
+/* Wait until the helper ends or the deadline passes, without blocking
+ * past it: a pidfd where the kernel has them, else short naps. */
 static void
-reap(pid_t pid, struct helper_result *res)
+wait_exit(pid_t pid, long long deadline)
+{
+	struct timespec nap = {0, 5 * 1000 * 1000};
+	struct pollfd p;
+	long long left;
+	int fd, status;
+
+	fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd >= 0) {
+		p.fd = fd;
+		p.events = POLLIN;
+		while ((left = deadline - now_ms()) > 0 &&
+		    poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left) < 0 &&
+		    errno == EINTR)
+			;
+		close(fd);
+		return;
+	}
+	if (errno == ESRCH)
+		return; /* already gone (and reaped by the host) */
+	while (deadline - now_ms() > 0 &&
+	    waitpid(pid, &status, WNOHANG | WNOWAIT) == 0)
+		nanosleep(&nap, NULL);
+}
+
+/* Reap our child only, by the deadline (then SIGKILL): a helper that
+ * closed its output but lingers must not hang the host.  A host that
+ * reaps children itself (a SIGCHLD handler, or SIGCHLD ignored) leaves us
+ * ECHILD: the outcome is then unknown (res->unreaped). */
+static void
+reap(pid_t pid, int killed, long long deadline, struct helper_result *res)
 {
 	int status;
 	pid_t r;
 
+	if (!killed)
+		wait_exit(pid, deadline);
 	do
-		r = waitpid(pid, &status, 0);
+		r = waitpid(pid, &status, WNOHANG);
 	while (r < 0 && errno == EINTR);
-	if (r != pid)
-		return; /* ECHILD: the host's SIGCHLD handler got it */
+	if (r == 0) {
+		kill(pid, SIGKILL);
+		res->timed_out |= !killed;
+		do
+			r = waitpid(pid, &status, 0);
+		while (r < 0 && errno == EINTR);
+	}
+	if (r != pid) {
+		res->unreaped = 1;
+		return;
+	}
 	if (WIFEXITED(status))
 		res->exit_status = WEXITSTATUS(status);
 	else if (WIFSIGNALED(status))
@@ -240,7 +284,7 @@ helper_run(const char *helper, const char *mailbox, int timeout_ms,
 	explicit_bzero(chunk, sizeof(chunk));
 	if (r != 0)
 		kill(pid, SIGKILL);
-	reap(pid, res);
+	reap(pid, r != 0, deadline, res);
 out:
 	if (outp[0] >= 0)
 		close(outp[0]);

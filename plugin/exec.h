@@ -15,6 +15,7 @@ struct helper_result {
 	int term_signal; /* the signal that ended it, or 0 */
 	int timed_out;	 /* 1 when we killed it at the deadline */
 	int overflow;	 /* 1 when stdout exceeded its cap */
+	int unreaped;	 /* 1 when the host reaped it: exit status unknown */
 	char err[OA2_HELPER_STDERR_MAX]; /* first stderr line, printable */
 };
 

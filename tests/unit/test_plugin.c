@@ -11,13 +11,16 @@
 #include "config.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -417,6 +420,7 @@ test_helper_failures(void **state)
 	    {"garbage", SASL_FAIL, "not an access token"},
 	    {"huge", SASL_FAIL, "not an access token"},
 	    {"hang", SASL_TRYAGAIN, "gave no answer in 2 s"},
+	    {"linger", SASL_TRYAGAIN, "gave no answer in 2 s"},
 	    {"signal", SASL_FAIL, "killed by signal 9"},
 	    {"relogin", SASL_FAIL, "log in again"},
 	    {"tempfail", SASL_TRYAGAIN, "cannot reach the IdP"},
@@ -441,6 +445,48 @@ test_helper_failures(void **state)
 		/* Bounded: the 2 s timeout plus slack, never the 30 s sleep. */
 		assert_true(time(NULL) - t0 < 10);
 		sasl_dispose(&conn);
+	}
+}
+
+static void
+on_sigchld(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	errno = saved;
+}
+
+/* Hosts that reap children themselves: the plugin's waitpid then finds
+ * nothing (ECHILD), and a well-formed token must still count. */
+static void
+test_host_reaps(void **state)
+{
+	struct sigaction sa[2], old;
+	const char *mb;
+	char want[512];
+	sasl_conn_t *conn;
+	int i;
+
+	(void)state;
+	memset(sa, 0, sizeof(sa));
+	sa[0].sa_handler = SIG_IGN;
+	sa[1].sa_handler = on_sigchld;
+	sa[1].sa_flags = SA_RESTART;
+	for (i = 0; i < 2; i++) {
+		print_message("SIGCHLD %s\n", i == 0 ? "ignored" : "reaped");
+		assert_int_equal(sigaction(SIGCHLD, &sa[i], &old), 0);
+		set_mode("token");
+		mb = mailbox(i == 0 ? "ign" : "reap");
+		cb_user = mb;
+		conn = new_conn(callbacks);
+		snprintf(want, sizeof(want),
+		    "user=%s\001auth=Bearer %s\001\001", mb, token_for(mb));
+		expect_start(conn, "XOAUTH2", want, strlen(want));
+		sasl_dispose(&conn);
+		assert_int_equal(sigaction(SIGCHLD, &old, NULL), 0);
 	}
 }
 
@@ -476,6 +522,7 @@ main(void)
 	    cmocka_unit_test(test_prompts),
 	    cmocka_unit_test(test_compat_password_is_token),
 	    cmocka_unit_test(test_helper_failures),
+	    cmocka_unit_test(test_host_reaps),
 	    cmocka_unit_test(test_helper_missing),
 	};
 
