@@ -62,6 +62,9 @@ build_env(char **envp, char *path, char *http_timeout, char *deadline)
 	envp[n++] = deadline;
 	for (i = 0; env_allow[i] != NULL; i++) {
 		size_t kl = strlen(env_allow[i]);
+		/* Nothing from the caller's environment in a set-id host. */
+		if (secure_getenv(env_allow[i]) == NULL)
+			continue;
 		for (e = environ; e != NULL && *e != NULL; e++) {
 			if (strncmp(*e, env_allow[i], kl) == 0 &&
 			    (*e)[kl] == '=') {

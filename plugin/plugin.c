@@ -56,7 +56,7 @@ static int keyring_unavailable_logged;
 static int
 env_true(const char *name)
 {
-	const char *v = getenv(name);
+	const char *v = secure_getenv(name);
 
 	return v != NULL &&
 	    (strcmp(v, "1") == 0 || strcmp(v, "yes") == 0 ||
@@ -228,7 +228,7 @@ get_credentials(struct context *ctx, sasl_client_params_t *params,
 static int
 helper_timeout_ms(void)
 {
-	const char *v = getenv("SASL_OAUTH2_HELPER_TIMEOUT");
+	const char *v = secure_getenv("SASL_OAUTH2_HELPER_TIMEOUT");
 	char *end;
 	long s;
 
@@ -240,10 +240,14 @@ helper_timeout_ms(void)
 	return (int)s * 1000;
 }
 
+/* The program to run: in a set-id host (AT_SECURE) the environment is
+ * the unprivileged caller's, so only the compiled-in path counts there;
+ * every variable is read with secure_getenv(), as libsasl2 reads
+ * SASL_PATH. */
 static const char *
 helper_path(void)
 {
-	const char *h = getenv("SASL_OAUTH2_HELPER");
+	const char *h = secure_getenv("SASL_OAUTH2_HELPER");
 
 	return h != NULL && *h == '/' ? h : OA2_HELPER_PATH;
 }
