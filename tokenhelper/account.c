@@ -307,24 +307,16 @@ dir_is_private(const char *path)
 	    st.st_uid == geteuid() && (st.st_mode & 077) == 0;
 }
 
-int
-state_dir(char *out, size_t outsz)
+/* The state directory under home, else the system's one for this uid. */
+static int
+state_dir_under(const char *xdg, const char *home, char *out, size_t outsz)
 {
-	const char *xdg = getenv("XDG_STATE_HOME");
-	const char *home = getenv("HOME");
-	struct passwd *pw;
-
 	if (xdg != NULL && *xdg == '/')
 		snprintf(out, outsz, "%s/sasl-oauth2", xdg);
-	else {
-		if (home == NULL || *home != '/') {
-			pw = getpwuid(geteuid());
-			home = pw != NULL ? pw->pw_dir : NULL;
-		}
-		if (home == NULL)
-			return OA2_ERR_NOTFOUND;
+	else if (home != NULL && *home == '/')
 		snprintf(out, outsz, "%s/.local/state/sasl-oauth2", home);
-	}
+	else
+		return OA2_ERR_NOTFOUND;
 	/* There but loose, or not ours: falling back to another directory
 	 * would quietly lose the login stored here. */
 	if (make_dirs(out) == 0)
@@ -336,6 +328,41 @@ state_dir(char *out, size_t outsz)
 	if (mkdir(out, 0700) < 0 && errno != EEXIST)
 		return OA2_ERR_IO;
 	return dir_is_private(out) ? 0 : OA2_ERR_PERM;
+}
+
+static const char *
+passwd_home(void)
+{
+	struct passwd *pw = getpwuid(geteuid());
+
+	return pw != NULL ? pw->pw_dir : NULL;
+}
+
+int
+state_dir(char *out, size_t outsz)
+{
+	const char *xdg = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+
+	if ((xdg == NULL || *xdg != '/') && (home == NULL || *home != '/'))
+		home = passwd_home();
+	return state_dir_under(xdg, home, out, outsz);
+}
+
+int
+account_lock_dir(const struct account *acct, char *out, size_t outsz)
+{
+	/* With store = file the lock lives beside the store file: callers
+	 * that share the file share the lock, wherever their environment
+	 * points.  The kernel keyring and the Secret Service do not follow
+	 * XDG_STATE_HOME or HOME, so neither may their lock: callers whose
+	 * environments differ (Postfix's import_environment, an admin's
+	 * runuser) would lock different files while spending one refresh
+	 * token.  It goes to the uid's home from the password database, as
+	 * OpenSSH finds ~/.ssh. */
+	if (acct->store == STORE_FILE)
+		return state_dir(out, outsz);
+	return state_dir_under(NULL, passwd_home(), out, outsz);
 }
 
 /* The lock the front took and handed over across exec (front.c). */
@@ -428,25 +455,25 @@ lock_wait(int fd, int op, int timeout_s)
 	return r;
 }
 
-static int lock_open(const char *account, int op, int timeout_s);
+static int lock_open(const struct account *acct, int op, int timeout_s);
 
 int
-account_lock(const char *account, int timeout_s)
+account_lock(const struct account *acct, int timeout_s)
 {
-	return lock_open(account, LOCK_EX, timeout_s);
+	return lock_open(acct, LOCK_EX, timeout_s);
 }
 
 int
-account_lock_or_wait(const char *account, int timeout_s, int *exclusive)
+account_lock_or_wait(const struct account *acct, int timeout_s, int *exclusive)
 {
 	int fd;
 
 	*exclusive = 1;
-	fd = lock_open(account, LOCK_EX, 0);
+	fd = lock_open(acct, LOCK_EX, 0);
 	if (fd != OA2_ERR_TIMEOUT)
 		return fd;
 	*exclusive = 0;
-	return lock_open(account, LOCK_SH, timeout_s);
+	return lock_open(acct, LOCK_SH, timeout_s);
 }
 
 int
@@ -456,14 +483,14 @@ account_lock_upgrade(int fd, int timeout_s)
 }
 
 static int
-lock_open(const char *account, int op, int timeout_s)
+lock_open(const struct account *acct, int op, int timeout_s)
 {
 	char dir[768], path[1024];
 	int fd, r;
 
-	if ((r = state_dir(dir, sizeof(dir))) != 0)
+	if ((r = account_lock_dir(acct, dir, sizeof(dir))) != 0)
 		return r;
-	snprintf(path, sizeof(path), "%s/%s.lock", dir, account);
+	snprintf(path, sizeof(path), "%s/%s.lock", dir, acct->name);
 	if (inherited_lock >= 0) {
 		fd = inherited_lock;
 		inherited_lock = -1;
@@ -537,15 +564,15 @@ outcome_read(int fd, unsigned long *gen, int *err, char *why, size_t whysz)
 }
 
 unsigned long
-account_lock_generation(const char *account)
+account_lock_generation(const struct account *acct)
 {
 	char dir[768], path[1024];
 	unsigned long gen = 0;
 	int fd, err;
 
-	if (state_dir(dir, sizeof(dir)) != 0)
+	if (account_lock_dir(acct, dir, sizeof(dir)) != 0)
 		return 0;
-	snprintf(path, sizeof(path), "%s/%s.lock", dir, account);
+	snprintf(path, sizeof(path), "%s/%s.lock", dir, acct->name);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return 0;
 	(void)outcome_read(fd, &gen, &err, NULL, 0);

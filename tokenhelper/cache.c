@@ -72,11 +72,11 @@ token_wait_turn(const struct account *acct, long min_ttl, int force, int *lock,
     struct oa2_buf *tok, time_t *expiry)
 {
 	time_t seen = cached_expiry(acct, tok), start = time(NULL);
-	unsigned long gen = account_lock_generation(acct->name);
+	unsigned long gen = account_lock_generation(acct);
 	char why[SAID_MAX];
 	int exclusive, failed, r;
 
-	*lock = account_lock_or_wait(acct->name, LOCK_TIMEOUT, &exclusive);
+	*lock = account_lock_or_wait(acct, LOCK_TIMEOUT, &exclusive);
 	if (*lock == OA2_ERR_TIMEOUT) {
 		*lock = -1;
 		account_lock_busy(acct->name);

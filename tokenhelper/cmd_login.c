@@ -195,7 +195,7 @@ report_login(const struct account *acct, const struct oa2_token_response *tr,
 static int
 login_lock(const struct account *acct, int *lock)
 {
-	*lock = account_lock(acct->name, LOCK_TIMEOUT);
+	*lock = account_lock(acct, LOCK_TIMEOUT);
 	if (*lock == OA2_ERR_TIMEOUT) {
 		*lock = -1;
 		account_lock_busy(acct->name);

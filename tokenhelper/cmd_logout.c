@@ -103,7 +103,7 @@ cmd_logout(int argc, char **argv)
 	oa2_store_entry_init(&e);
 	if ((r = account_resolve(a, NULL, &acct)) != 0)
 		goto out;
-	lock = account_lock(acct.name, 60);
+	lock = account_lock(&acct, 60);
 	lr = rt_load(acct.name, acct.store, &e, err, sizeof(err));
 	if (do_revoke && lr == 0 && (r = account_endpoints(&acct)) == 0)
 		r = revoke(&acct, e.refresh_token.data);

@@ -123,14 +123,18 @@ int exit_code_for(int err);
  * or it is not ours. */
 int state_dir(char *out, size_t outsz);
 
+/* Where the account's lock lives: beside the store file for store =
+ * file, else in the uid's state dir found without the environment. */
+int account_lock_dir(const struct account *acct, char *out, size_t outsz);
 /* Exclusive per-account lock; returns an fd (>= 0) or a negative error.
  * Waits at most timeout_s. */
-int account_lock(const char *account, int timeout_s);
+int account_lock(const struct account *acct, int timeout_s);
 void account_unlock(int fd);
 /* The account's lock if it is free (*exclusive = 1); else wait until the
  * holder lets go and share it with the other waiters (*exclusive = 0), who
  * then all look at the cache at once rather than one after another. */
-int account_lock_or_wait(const char *account, int timeout_s, int *exclusive);
+int account_lock_or_wait(
+    const struct account *acct, int timeout_s, int *exclusive);
 /* From shared to exclusive: the holder left no token, so a waiter takes
  * over.  Not atomic (flock(2)): look at the cache again afterwards. */
 int account_lock_upgrade(int fd, int timeout_s);
@@ -145,7 +149,7 @@ void account_lock_inherit(void);
  * attempt since then failed (*err its error, why[] the sentence it said);
  * and, by the holder of the exclusive lock, the outcome of its own attempt
  * with the sentence it said last (said_last()). */
-unsigned long account_lock_generation(const char *account);
+unsigned long account_lock_generation(const struct account *acct);
 int account_lock_failed_since(
     int fd, unsigned long gen0, int *err, char *why, size_t whysz);
 void account_lock_record(int fd, int err);

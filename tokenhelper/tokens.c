@@ -166,7 +166,7 @@ token_obtain(struct account *acct, long min_ttl, int force, struct oa2_buf *tok,
 		 * loser's token is spent and the grant may be revoked. */
 		char dir[768];
 		if (lock == OA2_ERR_CONFIG &&
-		    state_dir(dir, sizeof(dir)) == OA2_ERR_CONFIG)
+		    account_lock_dir(acct, dir, sizeof(dir)) == OA2_ERR_CONFIG)
 			say("account %s: the state directory %s must belong to "
 			    "uid %u and be private; run: chmod 700 %s",
 			    acct->name, dir, (unsigned)geteuid(), dir);

@@ -57,6 +57,36 @@ keyctl get_persistent @s >/dev/null 2>&1 ||
 round kr "$u1"
 it_log "store = keyring: login, refresh, logout; no file written"
 
+# The lock of a store that no environment variable moves must not move
+# with the environment either: 20 callers, half with another
+# XDG_STATE_HOME (as Postfix's import_environment and an admin's runuser
+# differ), spend the stored refresh token once.  Two locks would mean two
+# refreshes of one rotating token, and the IdP revokes the grant on reuse.
+login kr "$u1"
+mkdir -p "$IT_DIR/state-a" "$IT_DIR/state-b"
+chmod 0700 "$IT_DIR/state-a" "$IT_DIR/state-b"
+oa2_key_clear "$(id -un)" "$u1"
+r0=$(idp_stats refresh_token)
+g0=$(idp_stats grants_revoked)
+pids=""
+for i in $(seq 1 20); do
+	if [ $((i % 2)) = 0 ]; then st=$IT_DIR/state-a; else st=$IT_DIR/state-b; fi
+	(XDG_STATE_HOME=$st "$H" token kr >"$IT_DIR/kr-storm.$i" 2>&1 ||
+	    echo "exit $?" >>"$IT_DIR/kr-storm.$i") &
+	pids="$pids $!"
+done
+# shellcheck disable=SC2086
+wait $pids
+! grep -l "exit\|sasl-oauth2:" "$IT_DIR"/kr-storm.* >/dev/null 2>&1 ||
+    it_fail "keyring store, two environments: callers failed: $(grep -h -m 2 . "$IT_DIR"/kr-storm.* | grep -v '^[A-Za-z0-9._~+/=-]*$' | head -n 3)"
+[ $(($(idp_stats refresh_token) - r0)) = 1 ] ||
+    it_fail "keyring store, two environments: $(($(idp_stats refresh_token) - r0)) refreshes for 20 callers, want 1"
+[ "$(idp_stats grants_revoked)" = "$g0" ] ||
+    it_fail "keyring store, two environments: the grant was revoked (a refresh token reused)"
+"$H" logout kr 2>/dev/null || it_fail "kr: logout failed"
+oa2_key_clear "$(id -un)" "$u1"
+it_log "store = keyring: callers with different XDG_STATE_HOME share one lock (1 refresh for 20)"
+
 # libsecret is loaded when an account uses it (common/stores.c): ask the
 # build, not the program's links.
 if ! grep -q '^#define HAVE_LIBSECRET 1' "$IT_BUILDDIR/config.h"; then
