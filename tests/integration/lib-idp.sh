@@ -11,6 +11,7 @@
 #                              of by_grant (client_credentials, refresh_token, ...)
 #   idp_reset                  zero the counters
 #   idp_browser ARGS...        run idp/browser.mjs (see there)
+#   idp_auth_url FILE          the authorization URL a login printed to FILE
 #   idp_json_field JSON NAME   a top-level string/number field of a JSON reply
 #
 # SECRETS: only the throw-away client secrets of idp/clients.env (exported as
@@ -217,6 +218,19 @@ idp_stats()
 idp_reset()
 {
 	curl -sS --max-time 10 -o /dev/null -X POST "$IDP_ISSUER/_test/reset"
+}
+
+# idp_auth_url FILE: the authorization URL a "login" prints to FILE (its
+# stderr), once it is there (10 s at most); fails the test without one.
+idp_auth_url()
+{
+	local u
+	for _ in $(seq 1 100); do
+		u=$(grep -m1 -o "$IDP_ISSUER/auth?[^ ]*" "$1" 2>/dev/null) &&
+		    { printf '%s\n' "$u"; return 0; }
+		sleep 0.1
+	done
+	it_fail "login printed no authorization URL: $(cat "$1" 2>/dev/null)"
 }
 
 # idp_browser ARGS...: node browser.mjs with IDP_ISSUER set (see browser.mjs).

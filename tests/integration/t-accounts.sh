@@ -166,12 +166,7 @@ login_url()
 	local lpid
 	"$H" login --no-browser --timeout 60 "$1" 2>"$IT_DIR/log/login.$1.err" &
 	lpid=$!
-	url=
-	for _ in $(seq 1 100); do
-		url=$(grep -m1 -o "$IDP_ISSUER/auth?[^ ]*" "$IT_DIR/log/login.$1.err") && break
-		sleep 0.1
-	done
-	[ -n "$url" ] || it_fail "$1: login printed no URL: $(cat "$IT_DIR/log/login.$1.err")"
+	url=$(idp_auth_url "$IT_DIR/log/login.$1.err")
 	idp_browser "$url" "$2" >"$IT_DIR/log/browser.$1.log" 2>&1 ||
 	    it_fail "$1: browser failed"
 	wait $lpid || it_fail "$1: login failed: $(cat "$IT_DIR/log/login.$1.err")"

@@ -76,10 +76,7 @@ login_iss() # ISS_IN_REDIRECT: the login's exit code; stderr in login-iss.err
 	oa2_key_clear root "mixup.$$@example.test"
 	"$H" login --no-browser --timeout 30 mixup 2>"$IT_DIR/log/login-iss.err" &
 	lpid=$!
-	for _ in $(seq 1 100); do
-		lurl=$(grep -m1 -o "$IDP_ISSUER/auth?[^ ]*" "$IT_DIR/log/login-iss.err") && break
-		sleep 0.1
-	done
+	lurl=$(idp_auth_url "$IT_DIR/log/login-iss.err")
 	BROWSER_ISS=$1 idp_browser "$lurl" "mixup.$$@example.test" \
 	    >"$IT_DIR/log/browser-iss.log" 2>&1 || it_fail "browser failed (iss $1)"
 	wait $lpid || rc=$?
@@ -111,11 +108,7 @@ exec 9>>"$XDG_STATE_HOME/sasl-oauth2/mixup.lock"
 flock 9
 "$H" login --no-browser --timeout 30 mixup 2>"$IT_DIR/log/login-lock.err" 9>&- &
 lpid=$!
-lurl=
-for _ in $(seq 1 100); do
-	lurl=$(grep -m1 -o "$IDP_ISSUER/auth?[^ ]*" "$IT_DIR/log/login-lock.err") && break
-	sleep 0.1
-done
+lurl=$(idp_auth_url "$IT_DIR/log/login-lock.err")
 c0=$(idp_stats authorization_code)
 idp_browser "$lurl" "mixup.$$@example.test" >"$IT_DIR/log/browser-lock.log" 2>&1 ||
     it_fail "browser failed (lock)"
