@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "base64.h"
@@ -113,12 +114,7 @@ oa2_state_new(struct oa2_buf *state)
 int
 oa2_const_eq(const char *a, size_t alen, const char *b, size_t blen)
 {
-	volatile unsigned char d = 0;
-	size_t i;
-
-	if (alen != blen)
-		return 0;
-	for (i = 0; i < alen; i++)
-		d |= (unsigned char)a[i] ^ (unsigned char)b[i];
-	return d == 0;
+	/* OpenSSL's CRYPTO_memcmp, not a loop of our own that a compiler
+	 * could shorten. */
+	return alen == blen && CRYPTO_memcmp(a, b, alen) == 0;
 }
