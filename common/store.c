@@ -33,6 +33,7 @@
 #include "json.h"
 
 #include "err.h"
+#include "fsutil.h"
 #include "secretfile.h"
 #include "store.h"
 #include "wire.h"
@@ -125,33 +126,13 @@ account_file(
 static int
 make_dirs(const char *dir, char *err, size_t errsz)
 {
-	char path[PATH_MAX];
-	size_t i, n = strnlen(dir, sizeof(path));
-	int r = 0;
-
-	if (n == 0 || n >= sizeof(path)) {
-		snprintf(err, errsz, "the token store directory name is %s",
-		    n == 0 ? "empty" : "too long");
-		return OA2_ERR_INVAL;
-	}
-	memcpy(path, dir, n + 1);
-	for (i = 1; i <= n; i++) {
-		if (path[i] != '/' && path[i] != '\0')
-			continue;
-		if (path[i - 1] == '/')
-			continue;
-		path[i] = '\0';
-		if (mkdir(path, 0700) < 0 && errno != EEXIST) {
-			r = errno == EACCES ? OA2_ERR_PERM : OA2_ERR_IO;
-			snprintf(err, errsz,
-			    "cannot create the token store directory %s: %s",
-			    path, strerror(errno));
-			goto out;
-		}
-		path[i] = dir[i];
-	}
-out:
-	return r;
+	if (oa2_mkdirs(dir) == 0)
+		return 0;
+	snprintf(err, errsz, "cannot create the token store directory %s: %s",
+	    dir, strerror(errno));
+	return errno == EACCES			       ? OA2_ERR_PERM
+	    : errno == EINVAL || errno == ENAMETOOLONG ? OA2_ERR_INVAL
+						       : OA2_ERR_IO;
 }
 
 /* Opens DIR; with check, refuses one that is not ours or that group or

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "fsutil.h"
 #include "helper.h"
 #include "secretfile.h"
 #include "wire.h"
@@ -276,27 +277,6 @@ account_resolve(
 	return 0;
 }
 
-/* mkdir -p with mode 0700 for the components we create. */
-static int
-make_dirs(char *path)
-{
-	char *p;
-
-	for (p = path + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0700) < 0 && errno != EEXIST) {
-			*p = '/';
-			return -1;
-		}
-		*p = '/';
-	}
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 /* Our own directory: owned by us, no access for others. */
 static int
 dir_is_private(const char *path)
@@ -319,7 +299,7 @@ state_dir_under(const char *xdg, const char *home, char *out, size_t outsz)
 		return OA2_ERR_NOTFOUND;
 	/* There but loose, or not ours: falling back to another directory
 	 * would quietly lose the login stored here. */
-	if (make_dirs(out) == 0)
+	if (oa2_mkdirs(out) == 0)
 		return dir_is_private(out) ? 0 : OA2_ERR_CONFIG;
 	/* System users (postfix) have unwritable homes: use the system
 	 * state dir, one 0700 subdirectory per uid. */

@@ -1,0 +1,37 @@
+/*
+ * fsutil.c: file-system helpers both programs share.
+ *
+ * TRUST: paths come from the configuration or the environment of the
+ * user who runs us; nothing here follows them anywhere else.
+ * SECRETS: none.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fsutil.h"
+
+int
+oa2_mkdirs(const char *path)
+{
+	char p[PATH_MAX];
+	size_t i, n = strnlen(path, sizeof(p));
+
+	if (n == 0 || n >= sizeof(p)) {
+		errno = n == 0 ? EINVAL : ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(p, path, n + 1);
+	for (i = 1; i <= n; i++) {
+		if ((p[i] != '/' && p[i] != '\0') || p[i - 1] == '/')
+			continue;
+		p[i] = '\0';
+		if (mkdir(p, 0700) < 0 && errno != EEXIST)
+			return -1;
+		p[i] = path[i];
+	}
+	return 0;
+}
