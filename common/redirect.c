@@ -23,6 +23,7 @@
 
 #include "err.h"
 #include "redirect.h"
+#include "wire.h"
 
 enum param { P_OTHER, P_CODE, P_STATE, P_ERROR, P_ERROR_DESCRIPTION, P_ISS };
 
@@ -104,22 +105,6 @@ is_vschar(const char *p, size_t n)
 	return 1;
 }
 
-/* Printable, truncated copy; line breaks in descriptions become spaces. */
-static void
-printable_copy(char *dst, size_t dstsz, const char *src, size_t n)
-{
-	size_t i;
-	unsigned char c;
-
-	for (i = 0; i < n && i + 1 < dstsz; i++) {
-		c = (unsigned char)src[i];
-		if (c == '\t' || c == '\r' || c == '\n')
-			c = ' ';
-		dst[i] = (c >= 0x20 && c <= 0x7e) ? (char)c : '?';
-	}
-	dst[i] = '\0';
-}
-
 static enum param
 param_name(const char *k, size_t n)
 {
@@ -189,10 +174,10 @@ query_param(const char *p, size_t n, char *tmp, unsigned *seen,
 	case P_ERROR:
 		if (dlen == 0)
 			return OA2_ERR_PARSE;
-		printable_copy(out->error, sizeof(out->error), tmp, dlen);
+		oa2_printable(out->error, sizeof(out->error), tmp, dlen);
 		return 0;
 	default:
-		printable_copy(out->error_description,
+		oa2_printable(out->error_description,
 		    sizeof(out->error_description), tmp, dlen);
 		return 0;
 	}

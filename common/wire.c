@@ -180,6 +180,8 @@ oa2_printable(char *dst, size_t dstsz, const char *src, size_t n)
 		return;
 	for (i = 0; i < n && i + 1 < dstsz; i++) {
 		unsigned char c = (unsigned char)src[i];
+		if (c == '\t' || c == '\r' || c == '\n')
+			c = ' '; /* a description's line breaks */
 		dst[i] = (c >= 0x20 && c <= 0x7e) ? (char)c : '?';
 	}
 	dst[i] = '\0';

@@ -59,8 +59,9 @@ struct oa2_challenge {
 int oa2_challenge_parse(
     const char *data, size_t len, struct oa2_challenge *out);
 
-/* Copy at most dstsz-1 bytes of src[0..n) into dst, replacing anything that
- * is not printable ASCII with '?'.  Always NUL-terminates. */
+/* Copy at most dstsz-1 bytes of src[0..n) into dst, tabs and line breaks
+ * as spaces (a line stays one line), anything else that is not printable
+ * ASCII as '?'.  Always NUL-terminates. */
 void oa2_printable(char *dst, size_t dstsz, const char *src, size_t n);
 
 /* The helper's stdout as the plugin reads it: exactly one token and an

@@ -22,6 +22,7 @@
 
 #include "err.h"
 #include "helper.h"
+#include "wire.h"
 
 struct options opt;
 
@@ -36,31 +37,27 @@ static char said[SAID_MAX];
 
 /* One line, "sasl-oauth2: <text>\n", in one write(2): callers that share a
  * stderr (a storm of helpers under one Postfix or a timer's log) must not
- * interleave their lines.  Control characters become spaces, so a line
- * stays one line; an over-long one is cut. */
+ * interleave their lines. */
 static void
 vsay(const char *fmt, va_list ap, int keep)
 {
 	static const char prefix[] = "sasl-oauth2: ";
-	char line[sizeof(prefix) + SAID_MAX];
-	size_t len = sizeof(prefix) - 1, i, off;
+	char text[SAID_MAX], line[sizeof(prefix) + SAID_MAX];
+	size_t len = sizeof(prefix) - 1, off;
 	ssize_t w;
 	int n;
 
-	memcpy(line, prefix, len);
-	n = vsnprintf(line + len, sizeof(line) - len - 1, fmt, ap);
+	n = vsnprintf(text, sizeof(text), fmt, ap);
 	if (n < 0)
 		return;
-	len += (size_t)n < sizeof(line) - len - 1 ? (size_t)n
-						  : sizeof(line) - len - 2;
-	for (i = sizeof(prefix) - 1; i < len; i++)
-		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
-			line[i] = ' ';
-	if (keep) {
+	/* One line of printable text (oa2_printable); cut when too long. */
+	memcpy(line, prefix, len);
+	oa2_printable(line + len, sizeof(line) - len - 1, text,
+	    (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1);
+	len += strlen(line + len);
+	if (keep) /* with its NUL: at most SAID_MAX bytes */
 		memcpy(said, line + sizeof(prefix) - 1,
-		    len - (sizeof(prefix) - 1));
-		said[len - (sizeof(prefix) - 1)] = '\0';
-	}
+		    len - (sizeof(prefix) - 1) + 1);
 	line[len++] = '\n';
 	for (off = 0; off < len; off += (size_t)w) {
 		w = write(STDERR_FILENO, line + off, len - off);

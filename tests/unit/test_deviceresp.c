@@ -83,7 +83,7 @@ test_parse(void **state)
 	    /* what the user is shown is printable */
 	    {RFC_WITH("\"message\":\"line\\nbreak\\u001b[2J\\u00e9\""), 0,
 		RFC_CODE, "WDJB-MJHT", "https://example.com/device", "",
-		"line?break?[2J??", 5, 900},
+		"line break?[2J??", 5, 900},
 	    /* refusals */
 	    {"", OA2_ERR_PARSE, "", "", "", "", "", 0, 0},
 	    {"<html>", OA2_ERR_PARSE, "", "", "", "", "", 0, 0},
