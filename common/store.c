@@ -33,7 +33,7 @@
 #include "json.h"
 
 #include "err.h"
-#include "fsutil.h"
+#include "sysutil.h"
 #include "secretfile.h"
 #include "store.h"
 #include "wire.h"

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "sysutil.h"
 #include "exec.h"
 #include "wire.h"
 
@@ -40,15 +41,6 @@ static const char *const env_allow[] = {"SASL_OAUTH2_CONFIG", "HOME", "USER",
     "DBUS_SESSION_BUS_ADDRESS", "LANG", NULL};
 
 #define ENV_MAX 16
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 build_env(char **envp, char *path, char *http_timeout, char *deadline)
@@ -101,7 +93,7 @@ spawn(const char *helper, const char *mailbox, int timeout_ms, int out_fd,
 	 * starts but cannot finish before then would lose a rotated refresh
 	 * token, so it must know. */
 	snprintf(deadline, sizeof(deadline), "SASL_OAUTH2_DEADLINE=%lld",
-	    now_ms() + timeout_ms);
+	    oa2_now_ms() + timeout_ms);
 	build_env(envp, path, http_timeout, deadline);
 	sigemptyset(&none);
 	sigfillset(&all);
@@ -142,7 +134,7 @@ wait_exit(pid_t pid, long long deadline)
 	if (fd >= 0) {
 		p.fd = fd;
 		p.events = POLLIN;
-		while ((left = deadline - now_ms()) > 0 &&
+		while ((left = deadline - oa2_now_ms()) > 0 &&
 		    poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left) < 0 &&
 		    errno == EINTR)
 			;
@@ -151,7 +143,7 @@ wait_exit(pid_t pid, long long deadline)
 	}
 	if (errno == ESRCH)
 		return; /* already gone (and reaped by the host) */
-	while (deadline - now_ms() > 0 &&
+	while (deadline - oa2_now_ms() > 0 &&
 	    waitpid(pid, &status, WNOHANG | WNOWAIT) == 0)
 		nanosleep(&nap, NULL);
 }
@@ -240,14 +232,14 @@ helper_run(const char *helper, const char *mailbox, int timeout_ms,
 	close(errp[1]);
 	outp[1] = errp[1] = -1;
 
-	deadline = now_ms() + timeout_ms;
+	deadline = oa2_now_ms() + timeout_ms;
 	pfd[0].fd = outp[0];
 	pfd[1].fd = errp[0];
 	pfd[0].events = pfd[1].events = POLLIN;
 	open_fds = 2;
 	r = 0;
 	while (open_fds > 0) {
-		long long left = deadline - now_ms();
+		long long left = deadline - oa2_now_ms();
 		int i, pr;
 
 		if (left <= 0) {

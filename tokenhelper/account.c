@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "err.h"
-#include "fsutil.h"
+#include "sysutil.h"
 #include "helper.h"
 #include "secretfile.h"
 #include "wire.h"

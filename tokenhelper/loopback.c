@@ -34,6 +34,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "sysutil.h"
 #include "loopback.h"
 #include "pkce.h"
 
@@ -47,15 +48,6 @@ struct conn {
 	size_t len;
 	char buf[OA2_REDIRECT_REQ_MAX];
 };
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int
 listen_on(int family, struct loopback *lb)
@@ -186,7 +178,7 @@ send_all(int fd, const char *p, size_t n, long long deadline)
 			continue;
 		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
 			return OA2_ERR_IO;
-		if ((left = deadline - now_ms()) <= 0)
+		if ((left = deadline - oa2_now_ms()) <= 0)
 			return OA2_ERR_TIMEOUT;
 		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
 			return OA2_ERR_IO;
@@ -320,7 +312,7 @@ out:
 static int
 accept_one(struct loopback *lb, struct conn *c)
 {
-	long long now = now_ms();
+	long long now = oa2_now_ms();
 	int fd;
 
 	fd = accept4(lb->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -362,9 +354,9 @@ loopback_wait(struct loopback *lb, const char *expected_state, int timeout_s,
 	}
 	for (i = 0; i < LOOPBACK_MAX_CONN; i++)
 		c[i].fd = -1;
-	deadline = now_ms() + (long long)timeout_s * 1000;
+	deadline = oa2_now_ms() + (long long)timeout_s * 1000;
 	for (;;) {
-		if ((now = now_ms()) >= deadline) {
+		if ((now = oa2_now_ms()) >= deadline) {
 			r = OA2_ERR_TIMEOUT;
 			goto out;
 		}

@@ -22,6 +22,7 @@
 
 #include "err.h"
 #include "helper.h"
+#include "sysutil.h"
 #include "wire.h"
 
 struct options opt;
@@ -194,7 +195,6 @@ long long
 deadline_left_ms(void)
 {
 	const char *v = getenv(DEADLINE_ENV);
-	struct timespec ts;
 	long long d;
 	char *end;
 
@@ -202,10 +202,9 @@ deadline_left_ms(void)
 		return LLONG_MAX;
 	errno = 0;
 	d = strtoll(v, &end, 10);
-	if (errno != 0 || end == v || *end != '\0' || d <= 0 ||
-	    clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+	if (errno != 0 || end == v || *end != '\0' || d <= 0)
 		return LLONG_MAX;
-	return d - ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	return d - oa2_now_ms();
 }
 
 /* The caller's umask, for a program we start on the user's behalf. */

@@ -1,5 +1,6 @@
 /*
- * fsutil.c: file-system helpers both programs share.
+ * sysutil.c: mkdir -p and a monotonic clock, for the plugin and both
+ * programs of the helper.
  *
  * TRUST: paths come from the configuration or the environment of the
  * user who runs us; nothing here follows them anywhere else.
@@ -11,8 +12,9 @@
 #include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
-#include "fsutil.h"
+#include "sysutil.h"
 
 int
 oa2_mkdirs(const char *path)
@@ -34,4 +36,13 @@ oa2_mkdirs(const char *path)
 		p[i] = path[i];
 	}
 	return 0;
+}
+
+long long
+oa2_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
