@@ -575,8 +575,10 @@ account_lock_record(int fd, int err)
 	    err != 0 ? said_last() : "");
 	if (n < 0 || (size_t)n >= sizeof(b))
 		n = snprintf(b, sizeof(b), "%lu %d\n", gen + 1, err);
-	if (pwrite(fd, b, (size_t)n, 0) == n)
-		(void)ftruncate(fd, n);
+	/* A failed truncate leaves the tail of a longer old record after
+	 * ours, which the parser never reads past our newline. */
+	if (pwrite(fd, b, (size_t)n, 0) == n && ftruncate(fd, n) != 0)
+		return;
 }
 
 int
