@@ -388,6 +388,7 @@ login_device(struct account *acct, int timeout)
 	struct oa2_device_response da;
 	struct oa2_buf form;
 	struct timespec pause;
+	char neterr[768] = "";
 	time_t deadline, expiry;
 	int r, lock = -1;
 
@@ -426,13 +427,25 @@ login_device(struct account *acct, int timeout)
 		pause.tv_sec = da.interval;
 		pause.tv_nsec = 0;
 		if (time(NULL) + da.interval > deadline) {
-			say("account %s: the code was not approved in time; "
-			    "run login again",
-			    acct->name);
+			if (neterr[0] != '\0')
+				say("account %s: no approval arrived in time, "
+				    "and the last poll of the token endpoint "
+				    "got no answer (%s); check the network and "
+				    "token_endpoint, then run login again",
+				    acct->name, neterr);
+			else
+				say("account %s: the code was not approved in "
+				    "time; run login again",
+				    acct->name);
 			r = OA2_ERR_TIMEOUT;
 			goto out;
 		}
 		nanosleep(&pause, NULL);
+		/* Each poll is judged on its own answer: what an earlier
+		 * poll said (authorization_pending) is no news now. */
+		oa2_token_response_free(&tr);
+		oa2_token_response_init(&tr);
+		neterr[0] = '\0';
 		/* The poll that redeems the grant and the save hold the lock
 		 * (login_lock); between polls, refreshes may run. */
 		if ((r = login_lock(acct, &lock)) != 0)
@@ -442,7 +455,8 @@ login_device(struct account *acct, int timeout)
 		r = oa2_buf_append(&f, form.data, form.len);
 		if (r == 0) {
 			int saved = opt.verbose;
-			r = token_request_quiet(acct, &f, &tr);
+			r = token_request_quiet(
+			    acct, &f, &tr, neterr, sizeof(neterr));
 			opt.verbose = saved;
 		}
 		oa2_buf_free(&f);
@@ -450,6 +464,16 @@ login_device(struct account *acct, int timeout)
 			break;
 		account_unlock(lock);
 		lock = -1;
+		/* No answer (a network blip, a timeout): the code may still
+		 * be approved, so poll again; RFC 8628 3.5 asks for a lower
+		 * frequency after a timeout. */
+		if (neterr[0] != '\0') {
+			if (r == OA2_ERR_TIMEOUT)
+				da.interval *= 2;
+			continue;
+		}
+		if (r != OA2_ERR_PROVIDER)
+			goto out; /* token_post said why */
 		if (strcmp(tr.error, "authorization_pending") == 0)
 			continue;
 		if (strcmp(tr.error, "slow_down") == 0) {
@@ -459,11 +483,8 @@ login_device(struct account *acct, int timeout)
 		/* access_denied, expired_token, anything else: explain. */
 		{
 			char msg[1024];
-			r = tr.error[0]
-			    ? oa2_explain(&tr, acct->name, 0, msg, sizeof(msg))
-			    : r;
-			if (tr.error[0])
-				say("%s", msg);
+			r = oa2_explain(&tr, acct->name, 0, msg, sizeof(msg));
+			say("%s", msg);
 		}
 		goto out;
 	}

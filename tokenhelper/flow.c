@@ -72,10 +72,12 @@ explain(const struct account *acct, const struct oa2_token_response *tr)
 	return r;
 }
 
-/* quiet: leave provider errors (tr->error) to the caller, say nothing. */
+/* quiet: leave provider errors (tr->error) to the caller, say nothing.
+ * neterr: NULL, or where a transport error (no HTTP answer: the network or
+ * a timeout) goes instead of being said, for a caller that retries it. */
 static int
 token_post(const struct account *acct, struct oa2_buf *form,
-    struct oa2_token_response *tr, int quiet)
+    struct oa2_token_response *tr, int quiet, char *neterr, size_t neterrsz)
 {
 	struct oa2_http h = {0};
 	struct oa2_buf body;
@@ -95,6 +97,12 @@ token_post(const struct account *acct, struct oa2_buf *form,
 							     : "post");
 	r = oa2_http_post(
 	    &h, acct->token_endpoint, form, &status, &body, err, sizeof(err));
+	if (r != 0 && neterr != NULL &&
+	    (r == OA2_ERR_NETWORK || r == OA2_ERR_TIMEOUT)) {
+		snprintf(neterr, neterrsz, "%s", err);
+		verbose("account %s: %s", acct->name, err);
+		goto out;
+	}
 	if (r != 0) {
 		say("account %s: %s; check the network and token_endpoint, "
 		    "then try again",
@@ -129,14 +137,14 @@ int
 token_request(const struct account *acct, struct oa2_buf *form,
     struct oa2_token_response *tr)
 {
-	return token_post(acct, form, tr, 0);
+	return token_post(acct, form, tr, 0, NULL, 0);
 }
 
 int
 token_request_quiet(const struct account *acct, struct oa2_buf *form,
-    struct oa2_token_response *tr)
+    struct oa2_token_response *tr, char *neterr, size_t neterrsz)
 {
-	return token_post(acct, form, tr, 1);
+	return token_post(acct, form, tr, 1, neterr, neterrsz);
 }
 
 int
@@ -167,7 +175,7 @@ refresh_post(const struct account *acct, const char *refresh_token,
 	if ((r = oa2_form_add(&form, "grant_type", "refresh_token")) == 0 &&
 	    (r = oa2_form_add(&form, "refresh_token", refresh_token)) == 0 &&
 	    (scope == NULL || (r = oa2_form_add(&form, "scope", scope)) == 0))
-		r = token_post(acct, &form, tr, quiet);
+		r = token_post(acct, &form, tr, quiet, NULL, 0);
 	oa2_buf_free(&form);
 	return r;
 }

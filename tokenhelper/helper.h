@@ -175,9 +175,11 @@ int token_request(const struct account *acct, struct oa2_buf *form,
     struct oa2_token_response *tr);
 
 /* The same, leaving an OAuth error in tr->error unexplained (device
- * polling: authorization_pending is no failure). */
+ * polling: authorization_pending is no failure), and a transport error
+ * (OA2_ERR_NETWORK, OA2_ERR_TIMEOUT) in neterr unsaid: a poll that got no
+ * answer is retried, and only the last one matters to the user. */
 int token_request_quiet(const struct account *acct, struct oa2_buf *form,
-    struct oa2_token_response *tr);
+    struct oa2_token_response *tr, char *neterr, size_t neterrsz);
 
 /* Before any request: load the client secret or key, and fetch the
  * discovery metadata if the account needs it (network). */
