@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,15 +19,35 @@
 #include "keyring.h"
 #include "wire.h"
 
-int
-oa2_keyring_desc(const char *mailbox, char *desc, size_t descsz)
+/* Printable ASCII without spaces, like a mailbox (oa2_mailbox_check). */
+static int
+account_check(const char *account)
 {
-	size_t plen = sizeof(OA2_KEY_PREFIX) - 1, i, n;
+	size_t i, n = strlen(account);
 
-	if (oa2_mailbox_check(mailbox) != 0)
+	if (n == 0 || n > OA2_KEY_ACCOUNT_MAX)
+		return OA2_ERR_INVAL;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)account[i] < 0x21 ||
+		    (unsigned char)account[i] > 0x7e)
+			return OA2_ERR_INVAL;
+	return 0;
+}
+
+int
+oa2_keyring_desc(
+    const char *mailbox, const char *account, char *desc, size_t descsz)
+{
+	size_t plen = sizeof(OA2_KEY_PREFIX) - 1, i, n, need;
+
+	if (oa2_mailbox_check(mailbox) != 0 ||
+	    (account != NULL && account_check(account) != 0))
 		return OA2_ERR_INVAL;
 	n = strlen(mailbox);
-	if (plen + n + 1 > descsz)
+	need = plen + n + 1;
+	if (account != NULL)
+		need += sizeof(OA2_KEY_ACCOUNT_SEP) - 1 + strlen(account);
+	if (need > descsz)
 		return OA2_ERR_TOOBIG;
 	memcpy(desc, OA2_KEY_PREFIX, plen);
 	for (i = 0; i < n; i++) {
@@ -35,6 +56,11 @@ oa2_keyring_desc(const char *mailbox, char *desc, size_t descsz)
 		    (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 	}
 	desc[plen + n] = '\0';
+	/* The account name as configured: names differing in case are
+	 * different accounts. */
+	if (account != NULL)
+		snprintf(desc + plen + n, descsz - plen - n, "%s%s",
+		    OA2_KEY_ACCOUNT_SEP, account);
 	return 0;
 }
 
@@ -62,13 +88,13 @@ map_errno(int e)
 }
 
 static int
-find_key(const char *mailbox, key_serial_t *key)
+find_key(const char *mailbox, const char *account, key_serial_t *key)
 {
 	char desc[OA2_KEY_DESC_MAX];
 	long k;
 	int r;
 
-	if ((r = oa2_keyring_desc(mailbox, desc, sizeof(desc))) != 0)
+	if ((r = oa2_keyring_desc(mailbox, account, desc, sizeof(desc))) != 0)
 		return r;
 	k = keyctl_search(KEY_SPEC_USER_KEYRING, "user", desc, 0);
 	if (k < 0)
@@ -78,8 +104,8 @@ find_key(const char *mailbox, key_serial_t *key)
 }
 
 int
-oa2_keyring_get(const char *mailbox, time_t now, long min_ttl,
-    struct oa2_buf *token, time_t *expiry)
+oa2_keyring_get(const char *mailbox, const char *account, time_t now,
+    long min_ttl, struct oa2_buf *token, time_t *expiry)
 {
 	key_serial_t key;
 	char rec[OA2_KEYREC_MAX];
@@ -88,7 +114,7 @@ oa2_keyring_get(const char *mailbox, time_t now, long min_ttl,
 
 	oa2_buf_reset(token);
 	*expiry = 0;
-	if ((r = find_key(mailbox, &key)) != 0)
+	if ((r = find_key(mailbox, account, &key)) != 0)
 		return r;
 	/* One read into room for the largest valid record: a system call
 	 * less than keyctl_read_alloc (size, then data) and no malloc, on
@@ -111,8 +137,8 @@ oa2_keyring_get(const char *mailbox, time_t now, long min_ttl,
 }
 
 int
-oa2_keyring_put(const char *mailbox, const char *token, size_t token_len,
-    time_t expiry, time_t now)
+oa2_keyring_put(const char *mailbox, const char *account, const char *token,
+    size_t token_len, time_t expiry, time_t now)
 {
 	char desc[OA2_KEY_DESC_MAX];
 	struct oa2_buf rec;
@@ -124,7 +150,7 @@ oa2_keyring_put(const char *mailbox, const char *token, size_t token_len,
 		return OA2_ERR_EXPIRED;
 	if (ttl > 0x7fffffffL)
 		ttl = 0x7fffffffL; /* keyctl_set_timeout takes an unsigned */
-	if ((r = oa2_keyring_desc(mailbox, desc, sizeof(desc))) != 0)
+	if ((r = oa2_keyring_desc(mailbox, account, desc, sizeof(desc))) != 0)
 		return r;
 	oa2_buf_init(&rec, OA2_KEYREC_MAX);
 	if ((r = oa2_keyrec_encode(token, token_len, expiry, &rec)) != 0)
@@ -133,7 +159,7 @@ oa2_keyring_put(const char *mailbox, const char *token, size_t token_len,
 	if (key < 0 && errno == EACCES) {
 		/* An existing key we may read but not update (we are not its
 		 * possessor): replace it instead. */
-		(void)oa2_keyring_invalidate(mailbox);
+		(void)oa2_keyring_invalidate(mailbox, account);
 		key = add_key(
 		    "user", desc, rec.data, rec.len, KEY_SPEC_USER_KEYRING);
 	}
@@ -154,12 +180,12 @@ out:
 }
 
 int
-oa2_keyring_invalidate(const char *mailbox)
+oa2_keyring_invalidate(const char *mailbox, const char *account)
 {
 	key_serial_t key;
 	int r;
 
-	if ((r = find_key(mailbox, &key)) != 0)
+	if ((r = find_key(mailbox, account, &key)) != 0)
 		return r == OA2_ERR_NOTFOUND ? 0 : r;
 	if (keyctl_invalidate(key) < 0)
 		return map_errno(errno);

@@ -309,8 +309,8 @@ get_token(struct context *ctx, sasl_client_params_t *params)
 	time_t expiry;
 	int r;
 
-	r = oa2_keyring_get(
-	    ctx->mailbox, time(NULL), OA2_PLUGIN_MIN_TTL, &ctx->token, &expiry);
+	r = oa2_keyring_get(ctx->mailbox, NULL, time(NULL), OA2_PLUGIN_MIN_TTL,
+	    &ctx->token, &expiry);
 	if (r == 0) {
 		ctx->from_keyring = 1;
 		u->log(u->conn, SASL_LOG_DEBUG,
@@ -445,7 +445,7 @@ step_error(enum mech mech, struct context *ctx, sasl_client_params_t *params,
 		    "(unreadable error challenge, %u bytes: %s)",
 		    ctx->mailbox, serverinlen, oa2_strerror(r));
 	if (!password_is_token(u) &&
-	    (r = oa2_keyring_invalidate(ctx->mailbox)) != 0 &&
+	    (r = oa2_keyring_invalidate(ctx->mailbox, NULL)) != 0 &&
 	    r != OA2_ERR_UNAVAIL)
 		u->log(u->conn, SASL_LOG_DEBUG,
 		    "sasl-oauth2: could not drop the cached token for %s: %s",

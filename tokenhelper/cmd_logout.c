@@ -101,7 +101,7 @@ cmd_logout(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	oa2_store_entry_init(&e);
-	if ((r = account_resolve(a, NULL, &acct)) != 0)
+	if ((r = account_resolve(&cfg, a, NULL, &acct)) != 0)
 		goto out;
 	lock = account_lock(&acct, 60);
 	lr = rt_load(acct.name, acct.store, &e, err, sizeof(err));
@@ -117,7 +117,8 @@ cmd_logout(int argc, char **argv)
 		say("account %s: %s", acct.name, err);
 		goto out;
 	}
-	(void)oa2_keyring_invalidate(acct.user);
+	(void)oa2_keyring_invalidate(
+	    acct.user, account_key_qualifier(&acct, acct.user));
 	fprintf(stderr, "sasl-oauth2: account %s: logged out%s\n", acct.name,
 	    lr == 0 ? "" : " (no refresh token was stored)");
 out:

@@ -1,6 +1,7 @@
 /*
  * test_keyrec.c: the keyring record format, and the real kernel keyring:
- * store, read, expiry threshold, permissions, invalidation, update.
+ * store, read, expiry threshold, permissions, invalidation, update, and
+ * the keys of accounts sharing a mailbox.
  */
 #include "config.h"
 
@@ -85,10 +86,21 @@ test_desc(void **state)
 	char d[OA2_KEY_DESC_MAX];
 
 	assert_int_equal(
-	    oa2_keyring_desc("Relay@Example.TEST", d, sizeof(d)), 0);
+	    oa2_keyring_desc("Relay@Example.TEST", NULL, d, sizeof(d)), 0);
 	assert_string_equal(d, "sasl-oauth2:relay@example.test");
-	assert_int_equal(oa2_keyring_desc("", d, sizeof(d)), OA2_ERR_INVAL);
-	assert_int_equal(oa2_keyring_desc("a@b", d, 8), OA2_ERR_TOOBIG);
+	assert_int_equal(
+	    oa2_keyring_desc("", NULL, d, sizeof(d)), OA2_ERR_INVAL);
+	assert_int_equal(oa2_keyring_desc("a@b", NULL, d, 8), OA2_ERR_TOOBIG);
+	/* Another account's token for the mailbox: a key no mailbox can
+	 * name (a space), the account's name kept as configured. */
+	assert_int_equal(
+	    oa2_keyring_desc("Relay@Example.TEST", "Work-2", d, sizeof(d)), 0);
+	assert_string_equal(d, "sasl-oauth2:relay@example.test account=Work-2");
+	assert_int_equal(
+	    oa2_keyring_desc("a@b", "", d, sizeof(d)), OA2_ERR_INVAL);
+	assert_int_equal(
+	    oa2_keyring_desc("a@b", "two words", d, sizeof(d)), OA2_ERR_INVAL);
+	assert_int_equal(oa2_keyring_desc("a@b", "w", d, 17), OA2_ERR_TOOBIG);
 }
 
 /* A mailbox no other test or user shares. */
@@ -111,21 +123,23 @@ test_keyring_roundtrip(void **state)
 	unique_mailbox(mb, sizeof(mb));
 	oa2_buf_init(&tok, OA2_TOKEN_MAX);
 	assert_int_equal(
-	    oa2_keyring_get(mb, now, 60, &tok, &exp), OA2_ERR_NOTFOUND);
-	assert_int_equal(oa2_keyring_put(mb, "first", 5, now + 3600, now), 0);
-	assert_int_equal(oa2_keyring_get(mb, now, 60, &tok, &exp), 0);
+	    oa2_keyring_get(mb, NULL, now, 60, &tok, &exp), OA2_ERR_NOTFOUND);
+	assert_int_equal(
+	    oa2_keyring_put(mb, NULL, "first", 5, now + 3600, now), 0);
+	assert_int_equal(oa2_keyring_get(mb, NULL, now, 60, &tok, &exp), 0);
 	assert_string_equal(oa2_buf_str(&tok), "first");
 	assert_int_equal((long long)exp, (long long)(now + 3600));
 	/* Too close to expiry for this caller: not handed out. */
 	assert_int_equal(
-	    oa2_keyring_get(mb, now, 3601, &tok, &exp), OA2_ERR_EXPIRED);
+	    oa2_keyring_get(mb, NULL, now, 3601, &tok, &exp), OA2_ERR_EXPIRED);
 	assert_int_equal(tok.len, 0);
 	/* Replacing keeps one key with the new token. */
-	assert_int_equal(oa2_keyring_put(mb, "second", 6, now + 7200, now), 0);
-	assert_int_equal(oa2_keyring_get(mb, now, 60, &tok, &exp), 0);
+	assert_int_equal(
+	    oa2_keyring_put(mb, NULL, "second", 6, now + 7200, now), 0);
+	assert_int_equal(oa2_keyring_get(mb, NULL, now, 60, &tok, &exp), 0);
 	assert_string_equal(oa2_buf_str(&tok), "second");
 	/* Permissions: possessor all, user view/read/search, others none. */
-	assert_int_equal(oa2_keyring_desc(mb, desc, sizeof(desc)), 0);
+	assert_int_equal(oa2_keyring_desc(mb, NULL, desc, sizeof(desc)), 0);
 	key =
 	    (key_serial_t)keyctl_search(KEY_SPEC_USER_KEYRING, "user", desc, 0);
 	assert_true(key > 0);
@@ -135,13 +149,13 @@ test_keyring_roundtrip(void **state)
 	assert_non_null(strstr(desc_back, ";3f0b0000;"));
 	free(desc_back);
 	/* Invalidation forgets it; invalidating nothing is fine. */
-	assert_int_equal(oa2_keyring_invalidate(mb), 0);
+	assert_int_equal(oa2_keyring_invalidate(mb, NULL), 0);
 	assert_int_equal(
-	    oa2_keyring_get(mb, now, 60, &tok, &exp), OA2_ERR_NOTFOUND);
-	assert_int_equal(oa2_keyring_invalidate(mb), 0);
+	    oa2_keyring_get(mb, NULL, now, 60, &tok, &exp), OA2_ERR_NOTFOUND);
+	assert_int_equal(oa2_keyring_invalidate(mb, NULL), 0);
 	/* A token about to expire is not worth caching. */
 	assert_int_equal(
-	    oa2_keyring_put(mb, "t", 1, now + 10, now), OA2_ERR_EXPIRED);
+	    oa2_keyring_put(mb, NULL, "t", 1, now + 10, now), OA2_ERR_EXPIRED);
 	oa2_buf_free(&tok);
 }
 
@@ -155,14 +169,43 @@ test_keyring_foreign_record(void **state)
 
 	unique_mailbox(mb, sizeof(mb));
 	memcpy(mb, "foreign-", 8);
-	assert_int_equal(oa2_keyring_desc(mb, desc, sizeof(desc)), 0);
+	assert_int_equal(oa2_keyring_desc(mb, NULL, desc, sizeof(desc)), 0);
 	key = add_key("user", desc, "garbage", 7, KEY_SPEC_USER_KEYRING);
 	assert_true(key > 0);
 	oa2_buf_init(&tok, OA2_TOKEN_MAX);
-	assert_int_equal(
-	    oa2_keyring_get(mb, time(NULL), 60, &tok, &exp), OA2_ERR_PARSE);
+	assert_int_equal(oa2_keyring_get(mb, NULL, time(NULL), 60, &tok, &exp),
+	    OA2_ERR_PARSE);
 	assert_int_equal(tok.len, 0);
-	assert_int_equal(oa2_keyring_invalidate(mb), 0);
+	assert_int_equal(oa2_keyring_invalidate(mb, NULL), 0);
+	oa2_buf_free(&tok);
+}
+
+/* Two accounts with the same user: two keys, neither sees the other's. */
+static void
+test_keyring_account_keys(void **state)
+{
+	char mb[128];
+	struct oa2_buf tok;
+	time_t now = time(NULL), exp;
+
+	unique_mailbox(mb, sizeof(mb));
+	memcpy(mb, "accts", 5);
+	oa2_buf_init(&tok, OA2_TOKEN_MAX);
+	assert_int_equal(
+	    oa2_keyring_put(mb, NULL, "first-acct", 10, now + 3600, now), 0);
+	assert_int_equal(oa2_keyring_get(mb, "second", now, 60, &tok, &exp),
+	    OA2_ERR_NOTFOUND);
+	assert_int_equal(
+	    oa2_keyring_put(mb, "second", "second-acct", 11, now + 3600, now),
+	    0);
+	assert_int_equal(oa2_keyring_get(mb, NULL, now, 60, &tok, &exp), 0);
+	assert_string_equal(oa2_buf_str(&tok), "first-acct");
+	assert_int_equal(oa2_keyring_get(mb, "second", now, 60, &tok, &exp), 0);
+	assert_string_equal(oa2_buf_str(&tok), "second-acct");
+	assert_int_equal(oa2_keyring_invalidate(mb, "second"), 0);
+	assert_int_equal(oa2_keyring_get(mb, NULL, now, 60, &tok, &exp), 0);
+	assert_string_equal(oa2_buf_str(&tok), "first-acct");
+	assert_int_equal(oa2_keyring_invalidate(mb, NULL), 0);
 	oa2_buf_free(&tok);
 }
 
@@ -175,6 +218,7 @@ main(void)
 	    cmocka_unit_test(test_desc),
 	    cmocka_unit_test(test_keyring_roundtrip),
 	    cmocka_unit_test(test_keyring_foreign_record),
+	    cmocka_unit_test(test_keyring_account_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

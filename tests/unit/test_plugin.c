@@ -279,14 +279,14 @@ test_keyring_first(void **state)
 	/* The helper would fail: the token must come from the keyring. */
 	set_mode("relogin");
 	assert_int_equal(
-	    oa2_keyring_put(mb, "cached-token", 12, now + 3600, now), 0);
+	    oa2_keyring_put(mb, NULL, "cached-token", 12, now + 3600, now), 0);
 	cb_user = mb;
 	conn = new_conn(callbacks);
 	snprintf(want, sizeof(want),
 	    "user=%s\001auth=Bearer cached-token\001\001", mb);
 	expect_start(conn, "XOAUTH2", want, strlen(want));
 	sasl_dispose(&conn);
-	oa2_keyring_invalidate(mb);
+	oa2_keyring_invalidate(mb, NULL);
 }
 
 static void
@@ -320,7 +320,7 @@ test_error_challenge(void **state)
 
 		set_mode("token");
 		assert_int_equal(
-		    oa2_keyring_put(mb, "stale", 5, now + 3600, now), 0);
+		    oa2_keyring_put(mb, NULL, "stale", 5, now + 3600, now), 0);
 		cb_user = mb;
 		conn = new_conn(callbacks);
 		assert_int_equal(sasl_client_start(conn, cases[i].mech, NULL,
@@ -334,8 +334,8 @@ test_error_challenge(void **state)
 		assert_memory_equal(out, cases[i].answer, outlen);
 		/* The rejected token is gone from the cache. */
 		oa2_buf_init(&tok, 64);
-		assert_int_equal(
-		    oa2_keyring_get(mb, now, 60, &tok, &exp), OA2_ERR_NOTFOUND);
+		assert_int_equal(oa2_keyring_get(mb, NULL, now, 60, &tok, &exp),
+		    OA2_ERR_NOTFOUND);
 		oa2_buf_free(&tok);
 		/* A further challenge is a protocol error, not a hang. */
 		assert_int_not_equal(
