@@ -4,9 +4,9 @@
 # x5t#S256), the microsoft and google presets pointed at the local IdP by
 # overriding their endpoints (delegated logins against the IdP's
 # Microsoft-like and Google-like clients), a refresh retried without scope
-# after invalid_scope, one app-only account serving two mailboxes, two
-# accounts with the same user each with its own token, discovery, and
-# configuration errors with their exit codes and sentences.
+# after invalid_scope, one app-only account serving two mailboxes (and its
+# logout), two accounts with the same user each with its own token,
+# discovery, and configuration errors with their exit codes and sentences.
 . "$(dirname "$0")/lib.sh"
 
 it_require node openssl keyctl
@@ -180,8 +180,19 @@ for order in "jwt ms" "ms jwt"; do
 	    it_fail "token --user $other ($order): not ms's token"
 done
 it_log "two accounts with one user: each its own token; --user picks the first"
+
+# logout forgets the account's token for every mailbox it lists, and
+# nothing of the other account with the same user.
+oa2_key_present root "$other" && oa2_key_present root "$mb account=ms" &&
+    oa2_key_present root "$mb" || it_fail "logout: not everything cached before"
+"$H" logout ms 2>"$IT_DIR/log/logout-ms.err" ||
+    it_fail "logout ms failed: $(cat "$IT_DIR/log/logout-ms.err")"
+! oa2_key_present root "$other" || it_fail "logout ms kept the token for $other"
+! oa2_key_present root "$mb account=ms" || it_fail "logout ms kept the token for $mb"
+oa2_key_present root "$mb" || it_fail "logout ms dropped jwt's token"
 oa2_key_clear root "$mb"
 oa2_key_clear root "$other"
+it_log "logout of a two-mailbox account: neither key left; the other account's kept"
 
 expect 78 "AADSTS9001023" "$H" token ms-notenant
 it_log "microsoft preset: no tenant refused"
