@@ -3,7 +3,8 @@
  *
  * TRUST: a key of our description may have been planted by another process
  * of the same uid; its payload is decoded and validated like any input.
- * SECRETS: the token; the payload copy from keyctl_read_alloc is wiped.
+ * SECRETS: the token; every copy of a record read into a stack buffer is
+ * wiped.
  */
 #include "config.h"
 
@@ -103,30 +104,41 @@ find_key(const char *mailbox, const char *account, key_serial_t *key)
 	return 0;
 }
 
+/* One read into room for the largest valid record: a system call less than
+ * keyctl_read_alloc (size, then data) and no malloc, on the path every
+ * cached login takes.  A larger key is not ours. */
+static int
+read_record(key_serial_t key, char *rec, size_t recsz, size_t *len)
+{
+	long n;
+
+	*len = 0;
+	if ((n = keyctl_read(key, rec, recsz)) < 0)
+		return map_errno(errno);
+	if ((size_t)n > recsz) {
+		explicit_bzero(rec, recsz);
+		return OA2_ERR_PARSE;
+	}
+	*len = (size_t)n;
+	return 0;
+}
+
 int
 oa2_keyring_get(const char *mailbox, const char *account, time_t now,
     long min_ttl, struct oa2_buf *token, time_t *expiry)
 {
-	key_serial_t key;
 	char rec[OA2_KEYREC_MAX];
-	long n;
+	key_serial_t key;
+	size_t n;
 	int r;
 
 	oa2_buf_reset(token);
 	*expiry = 0;
-	if ((r = find_key(mailbox, account, &key)) != 0)
+	if ((r = find_key(mailbox, account, &key)) != 0 ||
+	    (r = read_record(key, rec, sizeof(rec), &n)) != 0)
 		return r;
-	/* One read into room for the largest valid record: a system call
-	 * less than keyctl_read_alloc (size, then data) and no malloc, on
-	 * the path every cached login takes.  A larger key is not ours. */
-	if ((n = keyctl_read(key, rec, sizeof(rec))) < 0)
-		return map_errno(errno);
-	if ((size_t)n > sizeof(rec)) {
-		explicit_bzero(rec, sizeof(rec));
-		return OA2_ERR_PARSE;
-	}
-	r = oa2_keyrec_decode(rec, (size_t)n, token, expiry);
-	explicit_bzero(rec, (size_t)n);
+	r = oa2_keyrec_decode(rec, n, token, expiry);
+	explicit_bzero(rec, n);
 	if (r != 0)
 		return r;
 	if (*expiry - now < min_ttl) {
@@ -187,6 +199,44 @@ oa2_keyring_invalidate(const char *mailbox, const char *account)
 
 	if ((r = find_key(mailbox, account, &key)) != 0)
 		return r == OA2_ERR_NOTFOUND ? 0 : r;
+	if (keyctl_invalidate(key) < 0)
+		return map_errno(errno);
+	return 0;
+}
+
+/*
+ * The key the mailbox's description names now, whichever it is, and only
+ * if it holds the rejected token.  Not the key the token was read from:
+ * add_key() updates a user key in place, so one serial holds each newer
+ * token in turn; and the rejected token may have been cached again, under
+ * a new key, since it was read.  The kernel has no compare-and-invalidate:
+ * a token cached between the read and the invalidation (one system call
+ * apart, not the seconds a server takes to answer) would be lost, which
+ * costs one refresh more and nothing else.
+ */
+int
+oa2_keyring_invalidate_token(
+    const char *mailbox, const char *token, size_t token_len)
+{
+	char rec[OA2_KEYREC_MAX];
+	struct oa2_buf cached;
+	key_serial_t key;
+	time_t expiry;
+	size_t n;
+	int r, same;
+
+	if ((r = find_key(mailbox, NULL, &key)) != 0 ||
+	    (r = read_record(key, rec, sizeof(rec), &n)) != 0)
+		return r == OA2_ERR_NOTFOUND ? 0 : r;
+	oa2_buf_init(&cached, OA2_TOKEN_MAX);
+	r = oa2_keyrec_decode(rec, n, &cached, &expiry);
+	explicit_bzero(rec, n);
+	same = r == 0 && cached.len == token_len &&
+	    memcmp(cached.data, token, token_len) == 0;
+	oa2_buf_free(&cached);
+	/* Not (or no longer) the rejected token: not ours to drop. */
+	if (!same)
+		return 0;
 	if (keyctl_invalidate(key) < 0)
 		return map_errno(errno);
 	return 0;

@@ -48,8 +48,14 @@ int oa2_keyring_get(const char *mailbox, const char *account, time_t now,
 int oa2_keyring_put(const char *mailbox, const char *account, const char *token,
     size_t token_len, time_t expiry, time_t now);
 
-/* Forget the cached token (after a server rejected it).  0 also when there
- * was none. */
+/* Forget the cached token, whatever it is (logout).  0 also when there was
+ * none. */
 int oa2_keyring_invalidate(const char *mailbox, const char *account);
+
+/* Forget mailbox's cached token only if it is token, the one a server just
+ * rejected: a newer one another process cached meanwhile is spared.  0 also
+ * when there was nothing to forget. */
+int oa2_keyring_invalidate_token(
+    const char *mailbox, const char *token, size_t token_len);
 
 #endif

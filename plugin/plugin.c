@@ -5,8 +5,9 @@
  * The token comes from, in order: the kernel keyring cache, the token
  * helper (executed), or, only in compatibility mode, the host's password.
  * After a server rejects a token (error challenge) the cached token is
- * invalidated so the next login fetches a new one, and the challenge is
- * answered as the mechanism requires so the host gets a clean failure.
+ * invalidated, if it is still that token, so the next login fetches a new
+ * one, and the challenge is answered as the mechanism requires so the host
+ * gets a clean failure.
  *
  * The plugin never exits, aborts, prints, or touches the host's signals.
  *
@@ -422,6 +423,13 @@ step_start(enum mech mech, struct context *ctx, sasl_client_params_t *params,
  * The server sent a challenge after our message: that is its error report
  * (RFC 7628 section 3.2.2; Google's XOAUTH2 does the same).  Log it, drop
  * the cached token, and answer so the server ends the exchange.
+ *
+ * Only the rejected token is dropped: while the server took its time,
+ * another process may have cached a fresh one (a refresh, a login), and
+ * that one must survive.  One rule serves a token from the keyring and one
+ * from the helper (which cached it under the mailbox's key) alike: the
+ * mailbox's key is invalidated if it holds the very token the server
+ * refused, and left alone otherwise.
  */
 static int
 step_error(enum mech mech, struct context *ctx, sasl_client_params_t *params,
@@ -445,7 +453,8 @@ step_error(enum mech mech, struct context *ctx, sasl_client_params_t *params,
 		    "(unreadable error challenge, %u bytes: %s)",
 		    ctx->mailbox, serverinlen, oa2_strerror(r));
 	if (!password_is_token(u) &&
-	    (r = oa2_keyring_invalidate(ctx->mailbox, NULL)) != 0 &&
+	    (r = oa2_keyring_invalidate_token(
+		 ctx->mailbox, ctx->token.data, ctx->token.len)) != 0 &&
 	    r != OA2_ERR_UNAVAIL)
 		u->log(u->conn, SASL_LOG_DEBUG,
 		    "sasl-oauth2: could not drop the cached token for %s: %s",

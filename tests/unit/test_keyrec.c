@@ -1,7 +1,7 @@
 /*
  * test_keyrec.c: the keyring record format, and the real kernel keyring:
- * store, read, expiry threshold, permissions, invalidation, update, and
- * the keys of accounts sharing a mailbox.
+ * store, read, expiry threshold, permissions, invalidation, update, keys
+ * of accounts sharing a mailbox, and invalidating only a rejected token.
  */
 #include "config.h"
 
@@ -180,6 +180,16 @@ test_keyring_foreign_record(void **state)
 	oa2_buf_free(&tok);
 }
 
+static key_serial_t
+key_of(const char *mb, const char *account)
+{
+	char desc[OA2_KEY_DESC_MAX];
+
+	assert_int_equal(oa2_keyring_desc(mb, account, desc, sizeof(desc)), 0);
+	return (key_serial_t)keyctl_search(
+	    KEY_SPEC_USER_KEYRING, "user", desc, 0);
+}
+
 /* Two accounts with the same user: two keys, neither sees the other's. */
 static void
 test_keyring_account_keys(void **state)
@@ -209,6 +219,53 @@ test_keyring_account_keys(void **state)
 	oa2_buf_free(&tok);
 }
 
+/* After a rejection: only the rejected token is dropped, wherever the
+ * mailbox's key holds it. */
+static void
+test_keyring_invalidate_token(void **state)
+{
+	char mb[128];
+	struct oa2_buf tok;
+	time_t now = time(NULL), exp;
+	key_serial_t k;
+
+	unique_mailbox(mb, sizeof(mb));
+	memcpy(mb, "rej-", 4);
+	oa2_buf_init(&tok, OA2_TOKEN_MAX);
+	/* Nothing cached: nothing to do. */
+	assert_int_equal(oa2_keyring_invalidate_token(mb, "old", 3), 0);
+	assert_int_equal(
+	    oa2_keyring_put(mb, NULL, "rejected", 8, now + 3600, now), 0);
+	k = key_of(mb, NULL);
+	/* A newer token in the same key (written in place) is spared. */
+	assert_int_equal(
+	    oa2_keyring_put(mb, NULL, "fresh", 5, now + 3600, now), 0);
+	assert_int_equal(key_of(mb, NULL), k);
+	assert_int_equal(oa2_keyring_invalidate_token(mb, "rejected", 8), 0);
+	assert_int_equal(oa2_keyring_invalidate_token(mb, "fres", 4), 0);
+	assert_int_equal(oa2_keyring_invalidate_token(mb, "fresh!", 6), 0);
+	assert_int_equal(oa2_keyring_get(mb, NULL, now, 60, &tok, &exp), 0);
+	assert_string_equal(oa2_buf_str(&tok), "fresh");
+	/* The rejected token itself goes. */
+	assert_int_equal(oa2_keyring_invalidate_token(mb, "fresh", 5), 0);
+	assert_int_equal(
+	    oa2_keyring_get(mb, NULL, now, 60, &tok, &exp), OA2_ERR_NOTFOUND);
+	/* Also when it was cached again under a new key since. */
+	assert_int_equal(
+	    oa2_keyring_put(mb, NULL, "fresh", 5, now + 3600, now), 0);
+	assert_true(key_of(mb, NULL) != k);
+	assert_int_equal(oa2_keyring_invalidate_token(mb, "fresh", 5), 0);
+	assert_int_equal(
+	    oa2_keyring_get(mb, NULL, now, 60, &tok, &exp), OA2_ERR_NOTFOUND);
+	/* Another account's key for the mailbox is none of the plugin's. */
+	assert_int_equal(
+	    oa2_keyring_put(mb, "other", "fresh", 5, now + 3600, now), 0);
+	assert_int_equal(oa2_keyring_invalidate_token(mb, "fresh", 5), 0);
+	assert_int_equal(oa2_keyring_get(mb, "other", now, 60, &tok, &exp), 0);
+	assert_int_equal(oa2_keyring_invalidate(mb, "other"), 0);
+	oa2_buf_free(&tok);
+}
+
 int
 main(void)
 {
@@ -219,6 +276,7 @@ main(void)
 	    cmocka_unit_test(test_keyring_roundtrip),
 	    cmocka_unit_test(test_keyring_foreign_record),
 	    cmocka_unit_test(test_keyring_account_keys),
+	    cmocka_unit_test(test_keyring_invalidate_token),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

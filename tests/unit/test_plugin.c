@@ -3,10 +3,10 @@
  * would use it: loaded from SASL_PATH, driven with sasl_client_start/step.
  *
  * Covers the exported symbols, the exact initial responses, callbacks and
- * prompts, the error-challenge answers and cache invalidation, the keyring
- * path, compatibility mode, and every way the helper can fail (through
- * tests/unit/fake-helper; the real helper is tested by the integration
- * suite).
+ * prompts, the error-challenge answers and cache invalidation (of the
+ * rejected token only), the keyring path, compatibility mode, and every
+ * way the helper can fail (through tests/unit/fake-helper; the real helper
+ * is tested by the integration suite).
  */
 #include "config.h"
 
@@ -345,6 +345,113 @@ test_error_challenge(void **state)
 	}
 }
 
+/* Start XOAUTH2 for mb and return its token as sent. */
+static sasl_conn_t *
+start_xoauth2(const char *mb, char *tok, size_t toksz)
+{
+	const char *out, *chosen, *p;
+	unsigned outlen;
+	sasl_conn_t *conn;
+
+	cb_user = mb;
+	conn = new_conn(callbacks);
+	assert_int_equal(
+	    sasl_client_start(conn, "XOAUTH2", NULL, &out, &outlen, &chosen),
+	    SASL_CONTINUE);
+	p = memmem(out, outlen, "auth=Bearer ", 12);
+	assert_non_null(p);
+	p += 12;
+	assert_true(outlen >= 2 && (size_t)(out + outlen - 2 - p) < toksz);
+	memcpy(tok, p, (size_t)(out + outlen - 2 - p));
+	tok[out + outlen - 2 - p] = '\0';
+	return conn;
+}
+
+static void
+reject(sasl_conn_t *conn)
+{
+	static const char ch[] = "{\"status\":\"401\",\"schemes\":\"bearer\"}";
+	const char *out;
+	unsigned outlen;
+
+	assert_int_equal(sasl_client_step(conn, ch, (unsigned)strlen(ch), NULL,
+			     &out, &outlen),
+	    SASL_CONTINUE);
+}
+
+static void
+expect_cached(const char *mb, const char *want)
+{
+	struct oa2_buf tok;
+	time_t exp;
+
+	oa2_buf_init(&tok, OA2_TOKEN_MAX);
+	if (want == NULL) {
+		assert_int_equal(
+		    oa2_keyring_get(mb, NULL, time(NULL), 60, &tok, &exp),
+		    OA2_ERR_NOTFOUND);
+	} else {
+		assert_int_equal(
+		    oa2_keyring_get(mb, NULL, time(NULL), 60, &tok, &exp), 0);
+		assert_string_equal(oa2_buf_str(&tok), want);
+	}
+	oa2_buf_free(&tok);
+}
+
+/*
+ * A server rejects a token after another process cached a fresh one: the
+ * fresh one stays.  Whether the rejected token came from the keyring (the
+ * fresh one then replaced it in place, or in a new key) or from the helper;
+ * and the rejected token itself, where the helper cached it, goes.
+ */
+static void
+test_error_spares_newer(void **state)
+{
+	time_t now = time(NULL);
+	char sent[256];
+	sasl_conn_t *conn;
+	const char *mb;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		mb = mailbox(i == 0 ? "newer-inplace" : "newer-newkey");
+		set_mode("relogin"); /* from the keyring, or fail */
+		assert_int_equal(
+		    oa2_keyring_put(mb, NULL, "kr-old", 6, now + 3600, now), 0);
+		conn = start_xoauth2(mb, sent, sizeof(sent));
+		assert_string_equal(sent, "kr-old");
+		if (i == 1)
+			assert_int_equal(oa2_keyring_invalidate(mb, NULL), 0);
+		assert_int_equal(
+		    oa2_keyring_put(mb, NULL, "kr-new", 6, now + 3600, now), 0);
+		reject(conn);
+		sasl_dispose(&conn);
+		expect_cached(mb, "kr-new");
+		oa2_keyring_invalidate(mb, NULL);
+	}
+
+	/* From the helper, and another token cached since. */
+	mb = mailbox("newer-helper");
+	set_mode("token");
+	conn = start_xoauth2(mb, sent, sizeof(sent));
+	assert_string_equal(sent, token_for(mb));
+	assert_int_equal(
+	    oa2_keyring_put(mb, NULL, "other-proc", 10, now + 3600, now), 0);
+	reject(conn);
+	sasl_dispose(&conn);
+	expect_cached(mb, "other-proc");
+	oa2_keyring_invalidate(mb, NULL);
+
+	/* From the helper, which cached it (as the real one does). */
+	mb = mailbox("helper-cached");
+	conn = start_xoauth2(mb, sent, sizeof(sent));
+	assert_int_equal(
+	    oa2_keyring_put(mb, NULL, sent, strlen(sent), now + 3600, now), 0);
+	reject(conn);
+	sasl_dispose(&conn);
+	expect_cached(mb, NULL);
+}
+
 static void
 test_prompts(void **state)
 {
@@ -519,6 +626,7 @@ main(void)
 	    cmocka_unit_test(test_oauthbearer_host_port),
 	    cmocka_unit_test(test_keyring_first),
 	    cmocka_unit_test(test_error_challenge),
+	    cmocka_unit_test(test_error_spares_newer),
 	    cmocka_unit_test(test_prompts),
 	    cmocka_unit_test(test_compat_password_is_token),
 	    cmocka_unit_test(test_helper_failures),
