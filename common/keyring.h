@@ -15,6 +15,7 @@
 #define OA2_KEYRING_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "buf.h"
@@ -36,11 +37,28 @@
 int oa2_keyring_desc(
     const char *mailbox, const char *account, char *desc, size_t descsz);
 
+/*
+ * Where a cached token was found: the key, and a fingerprint of the record
+ * it held when it was found by its description.  A caller that keeps it
+ * (the plugin, from login to login) lets oa2_keyring_get() read that key
+ * again in one system call instead of two: the payload cannot be read
+ * together with the description, so a key that holds another record than
+ * the one found (a newer token written in place, or another key that was
+ * given the serial of a key gone since) is looked up by description again.
+ */
+struct oa2_keyring_hit {
+	int32_t serial; /* 0: none */
+	uint64_t fingerprint;
+};
+
 /* A token with at least min_ttl seconds left: 0 and *token / *expiry set.
  * OA2_ERR_NOTFOUND, OA2_ERR_EXPIRED (found but too old), OA2_ERR_UNAVAIL
- * (no keyrings here), OA2_ERR_PERM, OA2_ERR_PARSE (foreign record). */
+ * (no keyrings here), OA2_ERR_PERM, OA2_ERR_PARSE (foreign record).
+ * hit: NULL, or (in and out) where the same key was found last time,
+ * zeroed at first; afterwards where it is now. */
 int oa2_keyring_get(const char *mailbox, const char *account, time_t now,
-    long min_ttl, struct oa2_buf *token, time_t *expiry);
+    long min_ttl, struct oa2_buf *token, time_t *expiry,
+    struct oa2_keyring_hit *hit);
 
 /* Store a token; replaces any older one.  OA2_ERR_QUOTA when the uid's key
  * quota is exhausted, OA2_ERR_EXPIRED when too little lifetime is left to be

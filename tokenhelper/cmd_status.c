@@ -32,7 +32,7 @@ cached_left(const struct oa2_config *cfg, const struct oa2_account *a,
 
 	oa2_buf_init(&tok, OA2_TOKEN_MAX);
 	if (oa2_keyring_get(mailbox, config_key_qualifier(cfg, a, mailbox), now,
-		0, &tok, &exp) == 0)
+		0, &tok, &exp, NULL) == 0)
 		left = (long long)(exp - now);
 	oa2_buf_free(&tok);
 	return left;

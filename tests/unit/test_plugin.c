@@ -4,9 +4,10 @@
  *
  * Covers the exported symbols, the exact initial responses, callbacks and
  * prompts, the error-challenge answers and cache invalidation (of the
- * rejected token only), the keyring path, compatibility mode, and every
- * way the helper can fail (through tests/unit/fake-helper; the real helper
- * is tested by the integration suite).
+ * rejected token only), the keyring path (and the key it reads again),
+ * compatibility mode, and every way the helper can fail (through
+ * tests/unit/fake-helper; the real helper is tested by the integration
+ * suite).
  */
 #include "config.h"
 
@@ -334,7 +335,8 @@ test_error_challenge(void **state)
 		assert_memory_equal(out, cases[i].answer, outlen);
 		/* The rejected token is gone from the cache. */
 		oa2_buf_init(&tok, 64);
-		assert_int_equal(oa2_keyring_get(mb, NULL, now, 60, &tok, &exp),
+		assert_int_equal(
+		    oa2_keyring_get(mb, NULL, now, 60, &tok, &exp, NULL),
 		    OA2_ERR_NOTFOUND);
 		oa2_buf_free(&tok);
 		/* A further challenge is a protocol error, not a hang. */
@@ -388,11 +390,12 @@ expect_cached(const char *mb, const char *want)
 	oa2_buf_init(&tok, OA2_TOKEN_MAX);
 	if (want == NULL) {
 		assert_int_equal(
-		    oa2_keyring_get(mb, NULL, time(NULL), 60, &tok, &exp),
+		    oa2_keyring_get(mb, NULL, time(NULL), 60, &tok, &exp, NULL),
 		    OA2_ERR_NOTFOUND);
 	} else {
 		assert_int_equal(
-		    oa2_keyring_get(mb, NULL, time(NULL), 60, &tok, &exp), 0);
+		    oa2_keyring_get(mb, NULL, time(NULL), 60, &tok, &exp, NULL),
+		    0);
 		assert_string_equal(oa2_buf_str(&tok), want);
 	}
 	oa2_buf_free(&tok);
@@ -450,6 +453,40 @@ test_error_spares_newer(void **state)
 	reject(conn);
 	sasl_dispose(&conn);
 	expect_cached(mb, NULL);
+}
+
+/* The plugin reads the key it found before directly: it must still see
+ * every change another process makes. */
+static void
+test_keyring_followed(void **state)
+{
+	const char *mb = mailbox("follow");
+	time_t now = time(NULL);
+	char sent[256];
+	sasl_conn_t *conn;
+	int i;
+	static const char *const seq[] = {"tok-one", "tok-two", "tok-three"};
+
+	set_mode("token");
+	for (i = 0; i < 3; i++) {
+		/* 0: first key; 1: updated in place; 2: a new key. */
+		if (i == 2)
+			assert_int_equal(oa2_keyring_invalidate(mb, NULL), 0);
+		assert_int_equal(oa2_keyring_put(mb, NULL, seq[i],
+				     strlen(seq[i]), now + 3600 - i, now),
+		    0);
+		conn = start_xoauth2(mb, sent, sizeof(sent));
+		assert_string_equal(sent, seq[i]);
+		sasl_dispose(&conn);
+		conn = start_xoauth2(mb, sent, sizeof(sent));
+		assert_string_equal(sent, seq[i]);
+		sasl_dispose(&conn);
+	}
+	/* Gone: the helper's token. */
+	assert_int_equal(oa2_keyring_invalidate(mb, NULL), 0);
+	conn = start_xoauth2(mb, sent, sizeof(sent));
+	assert_string_equal(sent, token_for(mb));
+	sasl_dispose(&conn);
 }
 
 static void
@@ -627,6 +664,7 @@ main(void)
 	    cmocka_unit_test(test_keyring_first),
 	    cmocka_unit_test(test_error_challenge),
 	    cmocka_unit_test(test_error_spares_newer),
+	    cmocka_unit_test(test_keyring_followed),
 	    cmocka_unit_test(test_prompts),
 	    cmocka_unit_test(test_compat_password_is_token),
 	    cmocka_unit_test(test_helper_failures),
