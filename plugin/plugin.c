@@ -5,8 +5,9 @@
  * The token comes from, in order: the kernel keyring cache, the token
  * helper (executed), or, only in compatibility mode, the host's password.
  * After a server rejects a token (error challenge) the cached token is
- * invalidated so the next login fetches a new one, and the challenge is
- * answered as the mechanism requires so the host gets a clean failure.
+ * invalidated, if it is still that token, so the next login fetches a new
+ * one, and the challenge is answered as the mechanism requires so the host
+ * gets a clean failure.
  *
  * The plugin never exits, aborts, prints, or touches the host's signals.
  *
@@ -47,11 +48,79 @@ struct context {
 	char mailbox[OA2_MAILBOX_MAX + 1];
 	struct oa2_buf token;
 	struct oa2_buf out;
-	int from_keyring; /* the token came from the cache */
 };
 
 /* Said once per process: a keyring-less host falls back quietly. */
 static int keyring_unavailable_logged;
+
+/*
+ * Where each mailbox's token was found in the keyring, so that the next
+ * login reads that key in one system call instead of searching @u for it
+ * first (docs/performance.md, P1).  A process logs in for one mailbox or a
+ * few (a Postfix smtp process relays for a sender or two); more take turns
+ * in the table.  Hosts may log in from several threads: whoever finds the
+ * table taken (a try-lock, so nothing ever waits, not even a forked child
+ * whose parent held it) just searches as before.
+ */
+#define KEY_MEMO_SLOTS 8
+static struct {
+	char mailbox[OA2_MAILBOX_MAX + 1]; /* as the host gave it; "" free */
+	struct oa2_keyring_hit hit;
+} key_memo[KEY_MEMO_SLOTS];
+static unsigned key_memo_next;
+static int key_memo_taken;
+
+static int
+key_memo_lock(void)
+{
+	return __atomic_exchange_n(&key_memo_taken, 1, __ATOMIC_ACQUIRE) == 0;
+}
+
+static void
+key_memo_unlock(void)
+{
+	__atomic_store_n(&key_memo_taken, 0, __ATOMIC_RELEASE);
+}
+
+/* Exact comparison: two spellings of one mailbox just take two slots,
+ * whereas a case-insensitive match that disagreed with the description's
+ * lower-casing (a locale's strcasecmp) could pair a mailbox with another
+ * mailbox's key. */
+static void
+key_memo_recall(const char *mailbox, struct oa2_keyring_hit *hit)
+{
+	size_t i;
+
+	memset(hit, 0, sizeof(*hit));
+	if (!key_memo_lock())
+		return;
+	for (i = 0; i < KEY_MEMO_SLOTS; i++)
+		if (strcmp(key_memo[i].mailbox, mailbox) == 0) {
+			*hit = key_memo[i].hit;
+			break;
+		}
+	key_memo_unlock();
+}
+
+static void
+key_memo_keep(const char *mailbox, const struct oa2_keyring_hit *hit)
+{
+	size_t i;
+
+	if (!key_memo_lock())
+		return;
+	for (i = 0; i < KEY_MEMO_SLOTS; i++)
+		if (strcmp(key_memo[i].mailbox, mailbox) == 0)
+			break;
+	if (i == KEY_MEMO_SLOTS && hit->serial != 0) {
+		i = key_memo_next++ % KEY_MEMO_SLOTS;
+		snprintf(key_memo[i].mailbox, sizeof(key_memo[i].mailbox), "%s",
+		    mailbox);
+	}
+	if (i < KEY_MEMO_SLOTS)
+		key_memo[i].hit = *hit;
+	key_memo_unlock();
+}
 
 static int
 env_true(const char *name)
@@ -303,19 +372,28 @@ static int
 get_token(struct context *ctx, sasl_client_params_t *params)
 {
 	const sasl_utils_t *u = params->utils;
+	struct oa2_keyring_hit hit, before;
 	struct helper_result res;
 	struct oa2_buf raw;
 	const char *helper;
 	time_t expiry;
 	int r;
 
-	r = oa2_keyring_get(
-	    ctx->mailbox, time(NULL), OA2_PLUGIN_MIN_TTL, &ctx->token, &expiry);
+	key_memo_recall(ctx->mailbox, &hit);
+	before = hit;
+	r = oa2_keyring_get(ctx->mailbox, NULL, time(NULL), OA2_PLUGIN_MIN_TTL,
+	    &ctx->token, &expiry, &hit);
+	key_memo_keep(ctx->mailbox, &hit);
 	if (r == 0) {
-		ctx->from_keyring = 1;
-		u->log(u->conn, SASL_LOG_DEBUG,
-		    "sasl-oauth2: cached token for %s from the kernel keyring",
-		    ctx->mailbox);
+		/* Said for each token found, not at every login that reads
+		 * it again: libsasl2 formats a log line even where nothing
+		 * logs it, and that costs more than the read itself. */
+		if (hit.serial != before.serial ||
+		    hit.fingerprint != before.fingerprint)
+			u->log(u->conn, SASL_LOG_DEBUG,
+			    "sasl-oauth2: cached token for %s from the kernel "
+			    "keyring",
+			    ctx->mailbox);
 		return SASL_OK;
 	}
 	if (r == OA2_ERR_UNAVAIL && !keyring_unavailable_logged) {
@@ -422,6 +500,13 @@ step_start(enum mech mech, struct context *ctx, sasl_client_params_t *params,
  * The server sent a challenge after our message: that is its error report
  * (RFC 7628 section 3.2.2; Google's XOAUTH2 does the same).  Log it, drop
  * the cached token, and answer so the server ends the exchange.
+ *
+ * Only the rejected token is dropped: while the server took its time,
+ * another process may have cached a fresh one (a refresh, a login), and
+ * that one must survive.  One rule serves a token from the keyring and one
+ * from the helper (which cached it under the mailbox's key) alike: the
+ * mailbox's key is invalidated if it holds the very token the server
+ * refused, and left alone otherwise.
  */
 static int
 step_error(enum mech mech, struct context *ctx, sasl_client_params_t *params,
@@ -445,7 +530,8 @@ step_error(enum mech mech, struct context *ctx, sasl_client_params_t *params,
 		    "(unreadable error challenge, %u bytes: %s)",
 		    ctx->mailbox, serverinlen, oa2_strerror(r));
 	if (!password_is_token(u) &&
-	    (r = oa2_keyring_invalidate(ctx->mailbox)) != 0 &&
+	    (r = oa2_keyring_invalidate_token(
+		 ctx->mailbox, ctx->token.data, ctx->token.len)) != 0 &&
 	    r != OA2_ERR_UNAVAIL)
 		u->log(u->conn, SASL_LOG_DEBUG,
 		    "sasl-oauth2: could not drop the cached token for %s: %s",

@@ -99,8 +99,8 @@ is_generic_tenant(const char *t)
 }
 
 int
-account_resolve(
-    const struct oa2_account *a, const char *mailbox, struct account *out)
+account_resolve(const struct oa2_config *cfg, const struct oa2_account *a,
+    const char *mailbox, struct account *out)
 {
 	const char *const *v = (const char *const *)a->v;
 	const char *provider =
@@ -112,6 +112,7 @@ account_resolve(
 	memset(out, 0, sizeof(*out));
 	oa2_buf_init(&out->client_secret, OA2_SECRET_FILE_MAX);
 	out->name = a->name;
+	out->config = cfg;
 	/* user may list several mailboxes (an app-only account serving
 	 * them all); the account acts for the one asked for, else the
 	 * first. */

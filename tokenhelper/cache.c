@@ -19,7 +19,8 @@ token_cached(const struct account *acct, long min_ttl, struct oa2_buf *tok,
 {
 	int r;
 
-	r = oa2_keyring_get(acct->user, time(NULL), min_ttl, tok, expiry);
+	r = oa2_keyring_get(acct->user, account_key_qualifier(acct, acct->user),
+	    time(NULL), min_ttl, tok, expiry, NULL);
 	if (r == 0)
 		verbose("account %s: cached token, %lld s left", acct->name,
 		    (long long)(*expiry - time(NULL)));
@@ -38,7 +39,8 @@ cached_expiry(const struct account *acct, struct oa2_buf *tok)
 {
 	time_t seen;
 
-	if (oa2_keyring_get(acct->user, time(NULL), 0, tok, &seen) != 0)
+	if (oa2_keyring_get(acct->user, account_key_qualifier(acct, acct->user),
+		time(NULL), 0, tok, &seen, NULL) != 0)
 		seen = 0;
 	oa2_buf_reset(tok);
 	return seen;

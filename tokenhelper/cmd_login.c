@@ -626,7 +626,7 @@ cmd_login(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	oa2_buf_init(&tok, OA2_TOKEN_MAX);
-	if ((r = account_resolve(a, NULL, &acct)) != 0 ||
+	if ((r = account_resolve(&cfg, a, NULL, &acct)) != 0 ||
 	    (r = account_endpoints(&acct)) != 0)
 		goto out;
 	if (acct.flow == FLOW_CLIENT_CREDENTIALS) {

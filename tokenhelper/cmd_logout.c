@@ -69,8 +69,9 @@ cmd_logout(int argc, char **argv)
 	struct oa2_config cfg = {0};
 	struct oa2_store_entry e;
 	struct account acct;
-	char path[1024], err[512];
+	char path[1024], err[512], mb[OA2_MAILBOX_MAX + 1];
 	int c, r, lr, do_revoke = 0, lock = -1;
+	size_t n;
 
 	while ((c = getopt_long(argc, argv, "rvh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -101,7 +102,7 @@ cmd_logout(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	oa2_store_entry_init(&e);
-	if ((r = account_resolve(a, NULL, &acct)) != 0)
+	if ((r = account_resolve(&cfg, a, NULL, &acct)) != 0)
 		goto out;
 	lock = account_lock(&acct, 60);
 	lr = rt_load(acct.name, acct.store, &e, err, sizeof(err));
@@ -117,7 +118,11 @@ cmd_logout(int argc, char **argv)
 		say("account %s: %s", acct.name, err);
 		goto out;
 	}
-	(void)oa2_keyring_invalidate(acct.user);
+	/* Every mailbox the account lists: an app-only account cached its
+	 * token for each (tokens.c). */
+	for (n = 0; oa2_user_nth(acct.user_list, n, mb, sizeof(mb)) == 0; n++)
+		(void)oa2_keyring_invalidate(
+		    mb, account_key_qualifier(&acct, mb));
 	fprintf(stderr, "sasl-oauth2: account %s: logged out%s\n", acct.name,
 	    lr == 0 ? "" : " (no refresh token was stored)");
 out:

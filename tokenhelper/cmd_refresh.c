@@ -61,7 +61,8 @@ stale_refresh_token(const struct account *acct)
 }
 
 static int
-refresh_one(const struct oa2_account *a, long min_ttl)
+refresh_one(
+    const struct oa2_config *cfg, const struct oa2_account *a, long min_ttl)
 {
 	struct account acct;
 	struct oa2_buf tok;
@@ -69,7 +70,7 @@ refresh_one(const struct oa2_account *a, long min_ttl)
 	int r, force;
 
 	oa2_buf_init(&tok, OA2_TOKEN_MAX);
-	if ((r = account_resolve(a, NULL, &acct)) == 0) {
+	if ((r = account_resolve(cfg, a, NULL, &acct)) == 0) {
 		force = stale_refresh_token(&acct);
 		r = token_obtain(&acct, min_ttl, force, &tok, &expiry);
 		if (r == 0)
@@ -155,15 +156,15 @@ cmd_refresh(int argc, char **argv)
 			for (k = 0; k < cfg.count; k++)
 				rc = worse(rc,
 				    exit_code_for(refresh_one(
-					&cfg.accounts[k], min_ttl)));
+					&cfg, &cfg.accounts[k], min_ttl)));
 		} else {
 			for (i = optind; i < argc; i++) {
 				const struct oa2_account *a =
 				    config_account(&cfg, path, argv[i], 0);
 				rc = worse(rc,
 				    a == NULL ? EXIT_CONFIG
-					      : exit_code_for(
-						    refresh_one(a, min_ttl)));
+					      : exit_code_for(refresh_one(
+						    &cfg, a, min_ttl)));
 			}
 		}
 		oa2_config_free(&cfg);

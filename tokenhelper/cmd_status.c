@@ -21,16 +21,18 @@
 static const char *const flow_names[] = {
     "authorization_code", "device_code", "client_credentials", "password"};
 
-/* Seconds left of the mailbox's cached access token, -1 if none. */
+/* Seconds left of a's cached access token for mailbox, -1 if none. */
 static long long
-cached_left(const char *mailbox, time_t now)
+cached_left(const struct oa2_config *cfg, const struct oa2_account *a,
+    const char *mailbox, time_t now)
 {
 	struct oa2_buf tok;
 	long long left = -1;
 	time_t exp = 0;
 
 	oa2_buf_init(&tok, OA2_TOKEN_MAX);
-	if (oa2_keyring_get(mailbox, now, 0, &tok, &exp) == 0)
+	if (oa2_keyring_get(mailbox, config_key_qualifier(cfg, a, mailbox), now,
+		0, &tok, &exp, NULL) == 0)
 		left = (long long)(exp - now);
 	oa2_buf_free(&tok);
 	return left;
@@ -52,7 +54,8 @@ json_field(struct oa2_buf *out, const char *name, const char *value)
 /* One account: a table row for each mailbox it serves, or a JSON object
  * appended to out.  Every account appears, however its user reads. */
 static int
-describe(const struct oa2_account *a, int json, struct oa2_buf *out)
+describe(const struct oa2_config *cfg, const struct oa2_account *a, int json,
+    struct oa2_buf *out)
 {
 	struct oa2_store_entry e;
 	char err[512], access[64], refresh[96], mb[OA2_MAILBOX_MAX + 1],
@@ -103,7 +106,7 @@ describe(const struct oa2_account *a, int json, struct oa2_buf *out)
 	/* user lists one mailbox, or (app-only) several: each has its own
 	 * cached token. */
 	for (n = 0; oa2_user_nth(users, n, mb, sizeof(mb)) == 0; n++) {
-		left = cached_left(mb, now);
+		left = cached_left(cfg, a, mb, now);
 		if (n == 0)
 			first_left = left;
 		if (json) {
@@ -180,7 +183,7 @@ cmd_status(int argc, char **argv)
 		if (json && i > 0)
 			r = oa2_buf_appendc(&out, ',');
 		if (r == 0)
-			r = describe(&cfg.accounts[i], json, &out);
+			r = describe(&cfg, &cfg.accounts[i], json, &out);
 	}
 	if (json && r == 0 && (r = oa2_buf_appendz(&out, "]\n")) == 0 &&
 	    fwrite(out.data, 1, out.len, stdout) != out.len)

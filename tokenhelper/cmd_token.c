@@ -76,7 +76,7 @@ cmd_token(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	oa2_buf_init(&tok, OA2_TOKEN_MAX);
-	if ((r = account_resolve(a, ta.user, &acct)) == 0)
+	if ((r = account_resolve(&cfg, a, ta.user, &acct)) == 0)
 		r = token_obtain(&acct, ta.min_ttl, 0, &tok, &expiry);
 	rc =
 	    r == 0 ? token_emit(ta.fmt, &acct, &tok, expiry) : exit_code_for(r);

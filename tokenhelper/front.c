@@ -110,7 +110,7 @@ token_from_cache(int argc, char **argv, int *rc, int *lock)
 			    : oa2_config_find(&cfg, ta.key);
 	oa2_buf_init(&tok, OA2_TOKEN_MAX);
 	memset(&acct, 0, sizeof(acct));
-	if (a == NULL || account_resolve(a, ta.user, &acct) != 0)
+	if (a == NULL || account_resolve(&cfg, a, ta.user, &acct) != 0)
 		goto out;
 	r = token_cached(&acct, ta.min_ttl, &tok, &expiry);
 	if (r != 0 && r != OA2_ERR_UNAVAIL) {

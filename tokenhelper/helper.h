@@ -68,6 +68,7 @@ struct account {
 	int have_thumbprint;
 	int credentials_loaded; /* secret or key read (account_endpoints) */
 	const struct oa2_account *cfg;
+	const struct oa2_config *config; /* all of them (key qualifiers) */
 	char scope_buf[512];
 };
 
@@ -106,10 +107,27 @@ mode_t harden_caller_umask(void);
 /* Load the configuration (options, environment, XDG, /etc). */
 int config_open(struct oa2_config *cfg, char *path, size_t pathsz);
 
-/* mailbox: the one asked for (token --user), or NULL for the first. */
-int account_resolve(
-    const struct oa2_account *a, const char *mailbox, struct account *out);
+/* a: an account of cfg, which must outlive out; mailbox: the one asked for
+ * (token --user), or NULL for the first. */
+int account_resolve(const struct oa2_config *cfg, const struct oa2_account *a,
+    const char *mailbox, struct account *out);
+
 void account_free(struct account *acct);
+
+/*
+ * Which key caches a's token for mailbox (one its user lists): NULL for the
+ * mailbox's own key, else the name that qualifies the key (keyring.h).  The
+ * plugin knows only the mailbox and reads its key; "token --user MAILBOX",
+ * which it runs, acts for the first account whose user lists the mailbox
+ * (oa2_config_find_user).  So that account's token, and only its, goes
+ * under the mailbox's key; another account with the same user (another
+ * scope, another provider) keeps its own token under a key that names it
+ * too, and neither ever hands out the other's.
+ */
+const char *config_key_qualifier(const struct oa2_config *cfg,
+    const struct oa2_account *a, const char *mailbox);
+const char *account_key_qualifier(
+    const struct account *acct, const char *mailbox);
 
 /* A whole number of seconds in [lo, hi] for option name; says why not. */
 int parse_seconds(

@@ -41,15 +41,17 @@ cache_store(const struct account *acct, const struct oa2_token_response *tr,
 	int r;
 
 	*expiry = now + (time_t)ttl;
-	r = oa2_keyring_put(acct->user, tr->access_token.data,
-	    tr->access_token.len, *expiry, now);
-	/* An app-only token serves every mailbox the account lists. */
+	r = oa2_keyring_put(acct->user, account_key_qualifier(acct, acct->user),
+	    tr->access_token.data, tr->access_token.len, *expiry, now);
+	/* An app-only token serves every mailbox the account lists, each
+	 * under the key of this account's token for it. */
 	for (n = 0; r == 0 && acct->several_users &&
 	     oa2_user_nth(acct->user_list, n, mb, sizeof(mb)) == 0;
 	     n++)
 		if (strcasecmp(mb, acct->user) != 0)
-			r = oa2_keyring_put(mb, tr->access_token.data,
-			    tr->access_token.len, *expiry, now);
+			r = oa2_keyring_put(mb, account_key_qualifier(acct, mb),
+			    tr->access_token.data, tr->access_token.len,
+			    *expiry, now);
 	if (r == OA2_ERR_QUOTA)
 		say("account %s: this user's kernel key quota is full, so the "
 		    "token is not cached; raise it with sysctl "

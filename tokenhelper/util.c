@@ -258,3 +258,16 @@ config_account(const struct oa2_config *cfg, const char *path, const char *key,
 		say("no account '%s' in %s", key, path);
 	return NULL;
 }
+
+const char *
+config_key_qualifier(const struct oa2_config *cfg, const struct oa2_account *a,
+    const char *mailbox)
+{
+	return oa2_config_find_user(cfg, mailbox) == a ? NULL : a->name;
+}
+
+const char *
+account_key_qualifier(const struct account *acct, const char *mailbox)
+{
+	return config_key_qualifier(acct->config, acct->cfg, mailbox);
+}

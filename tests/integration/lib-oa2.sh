@@ -7,7 +7,7 @@
 #   oa2_env   export what a host process needs to load our plugin:
 #             SASL_PATH, SASL_OAUTH2_HELPER, SASL_OAUTH2_CONFIG
 #   oa2_as USER CMD...   run CMD as USER with a login-like environment
-#   oa2_key_clear USER MAILBOX   drop USER's cached token for MAILBOX
+#   oa2_key_clear USER MAILBOX   drop USER's cached tokens for MAILBOX
 #   oa2_key_present USER MAILBOX  succeed iff USER's keyring caches MAILBOX
 #
 # SECRETS: the test IdP's throw-away client secrets, written 0600.
@@ -72,9 +72,14 @@ oa2_as()
 	fi
 }
 
+# Also the keys of other accounts' tokens for MAILBOX ("MAILBOX account=
+# NAME", common/keyring.h); oa2_key_present USER "MAILBOX account=NAME"
+# looks for one of them.
 oa2_key_clear()
 {
 	oa2_as "$1" keyctl purge user "sasl-oauth2:$2" >/dev/null 2>&1 || true
+	oa2_as "$1" keyctl purge -p user "sasl-oauth2:$2 account=" \
+	    >/dev/null 2>&1 || true
 }
 
 oa2_key_present()

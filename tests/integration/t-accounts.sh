@@ -4,7 +4,8 @@
 # x5t#S256), the microsoft and google presets pointed at the local IdP by
 # overriding their endpoints (delegated logins against the IdP's
 # Microsoft-like and Google-like clients), a refresh retried without scope
-# after invalid_scope, one app-only account serving two mailboxes,
+# after invalid_scope, one app-only account serving two mailboxes (and its
+# logout), two accounts with the same user each with its own token,
 # discovery, and configuration errors with their exit codes and sentences.
 . "$(dirname "$0")/lib.sh"
 
@@ -143,17 +144,58 @@ mv "$IT_DIR/pki/key.plain.pem" "$IT_DIR/pki/key.pem"
 it_log "an encrypted key is refused at once with a sentence, no prompt"
 
 # microsoft preset, endpoint overridden; one token serves both mailboxes.
+# jwt, above, lists $mb first: so the mailbox's own key (the plugin's) is
+# jwt's, and ms caches its token for $mb under a key that names ms.
 n0=$(idp_stats client_credentials)
 "$H" token --user "$other" >/dev/null || it_fail "microsoft preset (second mailbox) failed"
-"$H" token --user "$mb" >/dev/null || it_fail "microsoft preset (first mailbox) failed"
+"$H" token ms >/dev/null || it_fail "microsoft preset (first mailbox) failed"
 [ $(($(idp_stats client_credentials) - n0)) -eq 1 ] ||
     it_fail "two mailboxes of one app-only account cost two requests"
-oa2_key_present root "$other" && oa2_key_present root "$mb" ||
+oa2_key_present root "$other" && oa2_key_present root "$mb account=ms" ||
     it_fail "not both mailboxes cached"
+! oa2_key_present root "$mb" || it_fail "ms cached its token in jwt's key"
+it_log "microsoft preset: ok; two mailboxes, one request"
+
+# Two accounts with the same user (jwt and ms both list $mb, with other
+# clients): each gets its own token, whichever asks first, and the plugin's
+# "token --user" gets the first account's (jwt's).
+client_of() # TOKEN: the client the IdP issued it to
+{
+	idp_introspect "$1" | sed -n 's/.*"client_id":"\([^"]*\)".*/\1/p'
+}
+for order in "jwt ms" "ms jwt"; do
+	oa2_key_clear root "$mb"
+	oa2_key_clear root "$other"
+	for acct in $order; do
+		tok=$("$H" token "$acct") || it_fail "token $acct failed"
+		want=relay-jwt
+		[ "$acct" = jwt ] || want=$IDP_RELAY_BASIC_ID
+		got=$(client_of "$tok")
+		[ "$got" = "$want" ] ||
+		    it_fail "token $acct ($order): a token of client '$got', want '$want'"
+	done
+	[ "$(client_of "$("$H" token --user "$mb")")" = relay-jwt ] ||
+	    it_fail "token --user $mb ($order): not jwt's token"
+	[ "$(client_of "$("$H" token --user "$other")")" = "$IDP_RELAY_BASIC_ID" ] ||
+	    it_fail "token --user $other ($order): not ms's token"
+done
+it_log "two accounts with one user: each its own token; --user picks the first"
+
+# logout forgets the account's token for every mailbox it lists, and
+# nothing of the other account with the same user.
+oa2_key_present root "$other" && oa2_key_present root "$mb account=ms" &&
+    oa2_key_present root "$mb" || it_fail "logout: not everything cached before"
+"$H" logout ms 2>"$IT_DIR/log/logout-ms.err" ||
+    it_fail "logout ms failed: $(cat "$IT_DIR/log/logout-ms.err")"
+! oa2_key_present root "$other" || it_fail "logout ms kept the token for $other"
+! oa2_key_present root "$mb account=ms" || it_fail "logout ms kept the token for $mb"
+oa2_key_present root "$mb" || it_fail "logout ms dropped jwt's token"
 oa2_key_clear root "$mb"
 oa2_key_clear root "$other"
+it_log "logout of a two-mailbox account: neither key left; the other account's kept"
+
 expect 78 "AADSTS9001023" "$H" token ms-notenant
-it_log "microsoft preset: ok; two mailboxes, one request; no tenant refused"
+it_log "microsoft preset: no tenant refused"
 
 store_json() # ACCOUNT FIELD: a string field of the account's store file
 {

@@ -3,8 +3,9 @@
  * would use it: loaded from SASL_PATH, driven with sasl_client_start/step.
  *
  * Covers the exported symbols, the exact initial responses, callbacks and
- * prompts, the error-challenge answers and cache invalidation, the keyring
- * path, compatibility mode, and every way the helper can fail (through
+ * prompts, the error-challenge answers and cache invalidation (of the
+ * rejected token only), the keyring path (and the key it reads again),
+ * compatibility mode, and every way the helper can fail (through
  * tests/unit/fake-helper; the real helper is tested by the integration
  * suite).
  */
@@ -279,14 +280,14 @@ test_keyring_first(void **state)
 	/* The helper would fail: the token must come from the keyring. */
 	set_mode("relogin");
 	assert_int_equal(
-	    oa2_keyring_put(mb, "cached-token", 12, now + 3600, now), 0);
+	    oa2_keyring_put(mb, NULL, "cached-token", 12, now + 3600, now), 0);
 	cb_user = mb;
 	conn = new_conn(callbacks);
 	snprintf(want, sizeof(want),
 	    "user=%s\001auth=Bearer cached-token\001\001", mb);
 	expect_start(conn, "XOAUTH2", want, strlen(want));
 	sasl_dispose(&conn);
-	oa2_keyring_invalidate(mb);
+	oa2_keyring_invalidate(mb, NULL);
 }
 
 static void
@@ -320,7 +321,7 @@ test_error_challenge(void **state)
 
 		set_mode("token");
 		assert_int_equal(
-		    oa2_keyring_put(mb, "stale", 5, now + 3600, now), 0);
+		    oa2_keyring_put(mb, NULL, "stale", 5, now + 3600, now), 0);
 		cb_user = mb;
 		conn = new_conn(callbacks);
 		assert_int_equal(sasl_client_start(conn, cases[i].mech, NULL,
@@ -335,7 +336,8 @@ test_error_challenge(void **state)
 		/* The rejected token is gone from the cache. */
 		oa2_buf_init(&tok, 64);
 		assert_int_equal(
-		    oa2_keyring_get(mb, now, 60, &tok, &exp), OA2_ERR_NOTFOUND);
+		    oa2_keyring_get(mb, NULL, now, 60, &tok, &exp, NULL),
+		    OA2_ERR_NOTFOUND);
 		oa2_buf_free(&tok);
 		/* A further challenge is a protocol error, not a hang. */
 		assert_int_not_equal(
@@ -343,6 +345,148 @@ test_error_challenge(void **state)
 		    SASL_CONTINUE);
 		sasl_dispose(&conn);
 	}
+}
+
+/* Start XOAUTH2 for mb and return its token as sent. */
+static sasl_conn_t *
+start_xoauth2(const char *mb, char *tok, size_t toksz)
+{
+	const char *out, *chosen, *p;
+	unsigned outlen;
+	sasl_conn_t *conn;
+
+	cb_user = mb;
+	conn = new_conn(callbacks);
+	assert_int_equal(
+	    sasl_client_start(conn, "XOAUTH2", NULL, &out, &outlen, &chosen),
+	    SASL_CONTINUE);
+	p = memmem(out, outlen, "auth=Bearer ", 12);
+	assert_non_null(p);
+	p += 12;
+	assert_true(outlen >= 2 && (size_t)(out + outlen - 2 - p) < toksz);
+	memcpy(tok, p, (size_t)(out + outlen - 2 - p));
+	tok[out + outlen - 2 - p] = '\0';
+	return conn;
+}
+
+static void
+reject(sasl_conn_t *conn)
+{
+	static const char ch[] = "{\"status\":\"401\",\"schemes\":\"bearer\"}";
+	const char *out;
+	unsigned outlen;
+
+	assert_int_equal(sasl_client_step(conn, ch, (unsigned)strlen(ch), NULL,
+			     &out, &outlen),
+	    SASL_CONTINUE);
+}
+
+static void
+expect_cached(const char *mb, const char *want)
+{
+	struct oa2_buf tok;
+	time_t exp;
+
+	oa2_buf_init(&tok, OA2_TOKEN_MAX);
+	if (want == NULL) {
+		assert_int_equal(
+		    oa2_keyring_get(mb, NULL, time(NULL), 60, &tok, &exp, NULL),
+		    OA2_ERR_NOTFOUND);
+	} else {
+		assert_int_equal(
+		    oa2_keyring_get(mb, NULL, time(NULL), 60, &tok, &exp, NULL),
+		    0);
+		assert_string_equal(oa2_buf_str(&tok), want);
+	}
+	oa2_buf_free(&tok);
+}
+
+/*
+ * A server rejects a token after another process cached a fresh one: the
+ * fresh one stays.  Whether the rejected token came from the keyring (the
+ * fresh one then replaced it in place, or in a new key) or from the helper;
+ * and the rejected token itself, where the helper cached it, goes.
+ */
+static void
+test_error_spares_newer(void **state)
+{
+	time_t now = time(NULL);
+	char sent[256];
+	sasl_conn_t *conn;
+	const char *mb;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		mb = mailbox(i == 0 ? "newer-inplace" : "newer-newkey");
+		set_mode("relogin"); /* from the keyring, or fail */
+		assert_int_equal(
+		    oa2_keyring_put(mb, NULL, "kr-old", 6, now + 3600, now), 0);
+		conn = start_xoauth2(mb, sent, sizeof(sent));
+		assert_string_equal(sent, "kr-old");
+		if (i == 1)
+			assert_int_equal(oa2_keyring_invalidate(mb, NULL), 0);
+		assert_int_equal(
+		    oa2_keyring_put(mb, NULL, "kr-new", 6, now + 3600, now), 0);
+		reject(conn);
+		sasl_dispose(&conn);
+		expect_cached(mb, "kr-new");
+		oa2_keyring_invalidate(mb, NULL);
+	}
+
+	/* From the helper, and another token cached since. */
+	mb = mailbox("newer-helper");
+	set_mode("token");
+	conn = start_xoauth2(mb, sent, sizeof(sent));
+	assert_string_equal(sent, token_for(mb));
+	assert_int_equal(
+	    oa2_keyring_put(mb, NULL, "other-proc", 10, now + 3600, now), 0);
+	reject(conn);
+	sasl_dispose(&conn);
+	expect_cached(mb, "other-proc");
+	oa2_keyring_invalidate(mb, NULL);
+
+	/* From the helper, which cached it (as the real one does). */
+	mb = mailbox("helper-cached");
+	conn = start_xoauth2(mb, sent, sizeof(sent));
+	assert_int_equal(
+	    oa2_keyring_put(mb, NULL, sent, strlen(sent), now + 3600, now), 0);
+	reject(conn);
+	sasl_dispose(&conn);
+	expect_cached(mb, NULL);
+}
+
+/* The plugin reads the key it found before directly: it must still see
+ * every change another process makes. */
+static void
+test_keyring_followed(void **state)
+{
+	const char *mb = mailbox("follow");
+	time_t now = time(NULL);
+	char sent[256];
+	sasl_conn_t *conn;
+	int i;
+	static const char *const seq[] = {"tok-one", "tok-two", "tok-three"};
+
+	set_mode("token");
+	for (i = 0; i < 3; i++) {
+		/* 0: first key; 1: updated in place; 2: a new key. */
+		if (i == 2)
+			assert_int_equal(oa2_keyring_invalidate(mb, NULL), 0);
+		assert_int_equal(oa2_keyring_put(mb, NULL, seq[i],
+				     strlen(seq[i]), now + 3600 - i, now),
+		    0);
+		conn = start_xoauth2(mb, sent, sizeof(sent));
+		assert_string_equal(sent, seq[i]);
+		sasl_dispose(&conn);
+		conn = start_xoauth2(mb, sent, sizeof(sent));
+		assert_string_equal(sent, seq[i]);
+		sasl_dispose(&conn);
+	}
+	/* Gone: the helper's token. */
+	assert_int_equal(oa2_keyring_invalidate(mb, NULL), 0);
+	conn = start_xoauth2(mb, sent, sizeof(sent));
+	assert_string_equal(sent, token_for(mb));
+	sasl_dispose(&conn);
 }
 
 static void
@@ -519,6 +663,8 @@ main(void)
 	    cmocka_unit_test(test_oauthbearer_host_port),
 	    cmocka_unit_test(test_keyring_first),
 	    cmocka_unit_test(test_error_challenge),
+	    cmocka_unit_test(test_error_spares_newer),
+	    cmocka_unit_test(test_keyring_followed),
 	    cmocka_unit_test(test_prompts),
 	    cmocka_unit_test(test_compat_password_is_token),
 	    cmocka_unit_test(test_helper_failures),
