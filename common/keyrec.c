@@ -39,6 +39,13 @@ int
 oa2_keyrec_decode(
     const char *rec, size_t len, struct oa2_buf *token, time_t *expiry)
 {
+	return oa2_keyrec_decode_as(rec, len, 0, token, expiry);
+}
+
+int
+oa2_keyrec_decode_as(const char *rec, size_t len, int token_checked,
+    struct oa2_buf *token, time_t *expiry)
+{
 	const size_t mlen = sizeof(OA2_KEYREC_MAGIC) - 1;
 	const char *p, *end = rec + len;
 	long long v = 0;
@@ -58,7 +65,7 @@ oa2_keyrec_decode(
 	if (digits == 0 || v == 0 || p >= end || *p != '\n')
 		return OA2_ERR_PARSE;
 	p++;
-	if (oa2_token_check(p, (size_t)(end - p)) != 0)
+	if (!token_checked && oa2_token_check(p, (size_t)(end - p)) != 0)
 		return OA2_ERR_PARSE;
 	*expiry = (time_t)v;
 	return oa2_buf_append(token, p, (size_t)(end - p));

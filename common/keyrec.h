@@ -22,5 +22,11 @@ int oa2_keyrec_encode(
 /* Validates everything; on success token holds the token (cleared first). */
 int oa2_keyrec_decode(
     const char *rec, size_t len, struct oa2_buf *token, time_t *expiry);
+/* The same, but with token_checked set it trusts that the token's
+ * characters were checked before: for a record known to be one that an
+ * earlier decode accepted (its fingerprint matches).  Everything else is
+ * still validated. */
+int oa2_keyrec_decode_as(const char *rec, size_t len, int token_checked,
+    struct oa2_buf *token, time_t *expiry);
 
 #endif

@@ -171,17 +171,21 @@ oa2_keyring_get(const char *mailbox, const char *account, time_t now,
 	key_serial_t key, was = hit != NULL ? hit->serial : 0;
 	char rec[OA2_KEYREC_MAX];
 	size_t n = 0;
-	int r, have = 0;
+	int r, have = 0, known = 0;
 
 	oa2_buf_reset(token);
 	*expiry = 0;
 	/* The key found last time holds the same record: it is still the
 	 * one of this description (descriptions never change), read in one
-	 * system call. */
+	 * system call, and a record that decoded then, so its token's
+	 * characters need no second walk (oa2_xoauth2_build and
+	 * oa2_oauthbearer_build check them anyway before they go out). */
 	if (was > 0 && read_record(was, rec, sizeof(rec), &n) == 0) {
 		have = 1;
-		if (fingerprint(rec, n) == hit->fingerprint)
+		if (fingerprint(rec, n) == hit->fingerprint) {
+			known = 1;
 			goto decode;
+		}
 	}
 	if (hit != NULL)
 		hit->serial = 0;
@@ -195,13 +199,15 @@ oa2_keyring_get(const char *mailbox, const char *account, time_t now,
 			goto out;
 		have = 1;
 	}
-	if (hit != NULL) {
+decode:
+	if ((r = oa2_keyrec_decode_as(rec, n, known, token, expiry)) != 0)
+		goto out;
+	/* Remembered only once it decoded: a bad record is checked anew at
+	 * every read. */
+	if (hit != NULL && !known) {
 		hit->serial = key;
 		hit->fingerprint = fingerprint(rec, n);
 	}
-decode:
-	if ((r = oa2_keyrec_decode(rec, n, token, expiry)) != 0)
-		goto out;
 	if (*expiry - now < min_ttl) {
 		oa2_buf_reset(token);
 		r = OA2_ERR_EXPIRED;

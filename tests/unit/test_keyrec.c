@@ -233,8 +233,9 @@ test_keyring_account_keys(void **state)
 static void
 test_keyring_hit(void **state)
 {
-	char mb[128], other[128];
+	char mb[128], other[128], desc[OA2_KEY_DESC_MAX], bad[128];
 	struct oa2_keyring_hit hit = {0}, stale;
+	int i, badlen;
 	struct oa2_buf tok;
 	time_t now = time(NULL), exp;
 	key_serial_t k1, k2;
@@ -298,6 +299,20 @@ test_keyring_hit(void **state)
 	assert_int_equal(oa2_keyring_get(mb, NULL, now, 3601, &tok, &exp, &hit),
 	    OA2_ERR_EXPIRED);
 	assert_int_equal(tok.len, 0);
+	/* A record whose token is bad is refused at every read, not only
+	 * the first: a record is remembered only once it decoded. */
+	assert_int_equal(oa2_keyring_desc(mb, NULL, desc, sizeof(desc)), 0);
+	badlen = snprintf(bad, sizeof(bad), OA2_KEYREC_MAGIC "%lld\nto\"ken",
+	    (long long)now + 3600);
+	assert_true(add_key("user", desc, bad, (size_t)badlen,
+			KEY_SPEC_USER_KEYRING) > 0);
+	memset(&hit, 0, sizeof(hit));
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(
+		    oa2_keyring_get(mb, NULL, now, 60, &tok, &exp, &hit),
+		    OA2_ERR_PARSE);
+		assert_int_equal(hit.serial, 0);
+	}
 	assert_int_equal(oa2_keyring_invalidate(mb, NULL), 0);
 	assert_int_equal(oa2_keyring_invalidate(other, NULL), 0);
 	oa2_buf_free(&tok);
