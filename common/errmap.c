@@ -232,9 +232,10 @@ wait_clause(char *dst, size_t dstsz, const char *retry_after)
 }
 
 int
-oa2_explain(const struct oa2_token_response *tr, const char *account,
-    int app_only, char *msg, size_t msgsz)
+oa2_explain(const struct oa2_token_response *tr, const char *account, int grant,
+    char *msg, size_t msgsz)
 {
+	const int app_only = grant == OA2_GRANT_APP;
 	const char *text = NULL;
 	char desc[256], said[400], wait[sizeof(tr->retry_after) + 40];
 	int class = OA2_ERR_CLIENT;
@@ -256,6 +257,14 @@ oa2_explain(const struct oa2_token_response *tr, const char *account,
 	    strcmp(tr->error, "invalid_grant") == 0 &&
 	    (text = google_hint(tr->error_description)) != NULL)
 		class = OA2_ERR_AUTH;
+	if (text == NULL && grant == OA2_GRANT_PASSWORD &&
+	    strcmp(tr->error, "invalid_grant") == 0) {
+		text = "the user name or password was refused, or the account "
+		       "needs MFA or Conditional Access, which the password "
+		       "flow cannot satisfy; check them, or use flow = "
+		       "device_code";
+		class = OA2_ERR_AUTH;
+	}
 	if (text == NULL && app_only)
 		text = find_oauth(app_oauth_hints, NHINTS(app_oauth_hints),
 		    tr->error, &class);

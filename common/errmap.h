@@ -9,13 +9,21 @@
 
 #include "tokenresp.h"
 
+/* What the refused request spent, for oa2_explain. */
+enum oa2_grant {
+	OA2_GRANT_USER = 0, /* a user's code, device code or refresh token */
+	OA2_GRANT_APP = 1,  /* client credentials: the app's own */
+	OA2_GRANT_PASSWORD = 2, /* the resource owner password grant */
+};
+
 /* Returns OA2_ERR_AUTH (log in again), OA2_ERR_CLIENT (fix the app
  * registration or configuration) or OA2_ERR_PROVIDER (temporary: try
- * later), and writes the sentence into msg.  app_only: the account uses
- * client credentials, so there is no user who could log in again: what
- * would send one to "sasl-oauth2 login" points at the app registration and
- * its credentials instead, and OA2_ERR_AUTH is never returned. */
+ * later), and writes the sentence into msg.  OA2_GRANT_APP: there is no
+ * user who could log in again: what would send one to "sasl-oauth2 login"
+ * points at the app registration and its credentials instead, and
+ * OA2_ERR_AUTH is never returned.  OA2_GRANT_PASSWORD: invalid_grant is
+ * the user name or password (RFC 6749 section 4.3), not a grant to renew. */
 int oa2_explain(const struct oa2_token_response *tr, const char *account,
-    int app_only, char *msg, size_t msgsz);
+    int grant, char *msg, size_t msgsz);
 
 #endif

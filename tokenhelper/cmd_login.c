@@ -557,9 +557,17 @@ login_password(struct account *acct)
 		(r = oa2_form_add(&form, "scope", acct->scope)) != 0))
 		goto out;
 	oa2_buf_free(&pw);
-	if ((r = login_lock(acct, &lock)) != 0 ||
-	    (r = token_request(acct, &form, &tr)) != 0 ||
-	    (r = token_accept(acct, &tr, &expiry)) != 0)
+	if ((r = login_lock(acct, &lock)) != 0)
+		goto out;
+	r = token_request_quiet(acct, &form, &tr, NULL, 0);
+	if (r == OA2_ERR_PROVIDER) {
+		char msg[1024];
+
+		r = oa2_explain(
+		    &tr, acct->name, OA2_GRANT_PASSWORD, msg, sizeof(msg));
+		say("%s", msg);
+	}
+	if (r != 0 || (r = token_accept(acct, &tr, &expiry)) != 0)
 		goto out;
 	account_unlock(lock);
 	lock = -1;

@@ -66,7 +66,9 @@ explain(const struct account *acct, const struct oa2_token_response *tr)
 	char msg[1024];
 	int r;
 
-	r = oa2_explain(tr, acct->name, acct->flow == FLOW_CLIENT_CREDENTIALS,
+	r = oa2_explain(tr, acct->name,
+	    acct->flow == FLOW_CLIENT_CREDENTIALS ? OA2_GRANT_APP
+						  : OA2_GRANT_USER,
 	    msg, sizeof(msg));
 	say("%s", msg);
 	return r;

@@ -51,11 +51,19 @@ check_explain(const struct oa2_token_response *tr, size_t size)
 
 	/* An app-only account is never told to log in. */
 	memset(msg, 'x', sizeof(msg));
-	class = oa2_explain(tr, "work", 1, msg, sizeof(msg));
+	class = oa2_explain(tr, "work", OA2_GRANT_APP, msg, sizeof(msg));
 	FUZZ_CHECK(class == OA2_ERR_CLIENT || class == OA2_ERR_PROVIDER);
 	FUZZ_PRINTABLE(msg);
 	FUZZ_CHECK(strncmp(msg, "account work: ", 14) == 0);
 	FUZZ_CHECK(strstr(msg, "sasl-oauth2 login") == NULL);
+
+	/* The password grant: one printable line as well. */
+	memset(msg, 'x', sizeof(msg));
+	class = oa2_explain(tr, "work", OA2_GRANT_PASSWORD, msg, sizeof(msg));
+	FUZZ_CHECK(class == OA2_ERR_AUTH || class == OA2_ERR_CLIENT ||
+	    class == OA2_ERR_PROVIDER);
+	FUZZ_PRINTABLE(msg);
+	FUZZ_CHECK(strncmp(msg, "account work: ", 14) == 0);
 }
 
 static void

@@ -281,8 +281,9 @@ grep -q "refused the scope of the refresh (invalid_scope); asking again without 
 oa2_key_clear root "frank.$$@example.test"
 it_log "invalid_scope on refresh: asked again without scope, once"
 
-# The legacy password grant: labelled legacy, works where allowed.
-expect 77 "legacy" sh -c "echo wrong-password | '$H' login ropc"
+# The legacy password grant: labelled legacy, a wrong password said to be
+# one (not an expired grant), works where allowed.
+expect 77 "user name or password was refused" sh -c "echo wrong-password | '$H' login ropc"
 out=$(echo ropc-password-1f4e | "$H" login ropc 2>&1) ||
     it_fail "password grant login failed: $out"
 case $out in

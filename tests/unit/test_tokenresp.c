@@ -280,6 +280,53 @@ test_explain_retry_after(void **state)
 	oa2_token_response_free(&tr);
 }
 
+/* The password grant: invalid_grant is the password, not a grant to
+ * renew; Entra's own code still wins; other errors as for everyone. */
+static void
+test_explain_password(void **state)
+{
+	static const struct {
+		const char *body, *needle, *absent;
+		int class;
+	} cases[] = {
+	    {"{\"error\":\"invalid_grant\"}",
+		"user name or password was "
+		"refused",
+		"refresh token", OA2_ERR_AUTH},
+	    {"{\"error\":\"invalid_grant\",\"error_description\":"
+	     "\"AADSTS50126: Error validating credentials\"}",
+		"wrong user name or password", "refresh token", OA2_ERR_AUTH},
+	    {"{\"error\":\"invalid_client\"}", "did not accept the client",
+		"password", OA2_ERR_CLIENT},
+	};
+	struct oa2_token_response tr;
+	char msg[1024];
+	size_t i;
+
+	(void)state;
+	oa2_token_response_init(&tr);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(oa2_token_response_parse(cases[i].body,
+				     strlen(cases[i].body), 400, &tr),
+		    OA2_ERR_PROVIDER);
+		assert_int_equal(oa2_explain(&tr, "ropc", OA2_GRANT_PASSWORD,
+				     msg, sizeof(msg)),
+		    cases[i].class);
+		if (strstr(msg, cases[i].needle) == NULL ||
+		    strstr(msg, cases[i].absent) != NULL)
+			fail_msg("case %zu: '%s'", i, msg);
+	}
+	/* The same invalid_grant for a user's grant: log in again. */
+	assert_int_equal(oa2_token_response_parse(
+			     cases[0].body, strlen(cases[0].body), 400, &tr),
+	    OA2_ERR_PROVIDER);
+	assert_int_equal(
+	    oa2_explain(&tr, "work", OA2_GRANT_USER, msg, sizeof(msg)),
+	    OA2_ERR_AUTH);
+	assert_non_null(strstr(msg, "refresh token"));
+	oa2_token_response_free(&tr);
+}
+
 int
 main(void)
 {
@@ -288,6 +335,7 @@ main(void)
 	    cmocka_unit_test(test_parse_depth),
 	    cmocka_unit_test(test_explain),
 	    cmocka_unit_test(test_explain_app_only),
+	    cmocka_unit_test(test_explain_password),
 	    cmocka_unit_test(test_explain_retry_after),
 	};
 
