@@ -270,6 +270,18 @@ postfix_send()
 	    it_fail "sendmail -C $POSTFIX_CONF failed"
 }
 
+# postfix_no_deferral WHAT: fail the test if this instance has deferred a
+# message so far.  The instance retries every 1 to 2 s, so a first try
+# that failed would otherwise pass for a slow success; call this where the
+# first try must succeed.
+postfix_no_deferral()
+{
+	local line
+	line=$(grep -m 1 -F "status=deferred" "$POSTFIX_LOG" 2>/dev/null) ||
+	    return 0
+	it_fail "$1: deferred where the first try must succeed: $line"
+}
+
 # postfix_flush: attempt delivery of every queued message now.
 postfix_flush()
 {

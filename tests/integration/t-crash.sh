@@ -159,10 +159,17 @@ while [ $killed -lt "$ROUNDS" ] && [ $i -lt $((ROUNDS * 4)) ]; do
 		saved=$((saved + 1))
 		expect=ok
 	elif [ $((n1 - n0)) = 0 ]; then
+		# A run that ended by itself printed a token it cannot have
+		# had: the cache was cleared and the token must live a day.
+		[ "$rc" != 0 ] ||
+		    it_fail "round $i: exit 0 without a refresh request"
 		before_req=$((before_req + 1))
 		expect=ok
 	elif [ $((n1 - n0)) = 1 ]; then
-		# rotated at the IdP, not saved here: the inherent window
+		# rotated at the IdP, not saved here: the inherent window, but
+		# only for a run the kill cut short
+		[ "$rc" != 0 ] ||
+		    it_fail "round $i: the run ended well (exit 0) after a refresh, yet the store still holds the old refresh token"
 		window=$((window + 1))
 		expect=maybe
 	else

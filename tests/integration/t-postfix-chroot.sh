@@ -120,6 +120,7 @@ n=$(sink_count)
 postfix_send "$mb" rcpt@example.test "chroot fresh"
 sink_wait $((n + 1)) 30 || it_fail "relay with a fresh keyring token failed"
 postfix_wait_log "status=sent" 10 || it_fail "no status=sent"
+postfix_no_deferral "relay with a fresh keyring token"
 [ "$(idp_stats client_credentials)" = "$cc0" ] ||
     it_fail "the jailed smtp got its token elsewhere than from the keyring"
 grep -qi "Login: user=<$mb>, method=xoauth2," "$IT_DIR/log/dovecot.log" ||
@@ -213,11 +214,14 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 	fi
 	it_log "systemd-analyze verify accepts the units"
 else
-	it_log "no systemd-analyze: units not verified"
+	units_unverified="no systemd-analyze (Debian: systemd): units not verified"
 fi
 
 if grep -rqF -e "$IDP_RELAY_BASIC_SECRET" "$IT_DIR/log"; then
 	it_fail "the client secret appears in a log"
 fi
 oa2_key_clear postfix "$mb"
+# Everything else was checked; a missing tool is still a skip (an error
+# in CI, where tests/install-deps installs it).
+[ -z "${units_unverified:-}" ] || it_skip "$units_unverified"
 it_pass

@@ -44,11 +44,13 @@ relay_round()
 	}
 	sink_grep "slice $mech 1" >/dev/null || it_fail "$mech: wrong message"
 	postfix_wait_log "status=sent" 10 || it_fail "$mech: no status=sent"
+	postfix_no_deferral "$mech: the first message"
 	oa2_key_present postfix "$mb" ||
 	    it_fail "$mech: the helper did not cache the token in postfix's keyring"
 
 	postfix_send "$mb" "rcpt@example.test" "slice $mech 2"
 	sink_wait $((n + 2)) 30 || it_fail "$mech: the second message was not relayed"
+	postfix_no_deferral "$mech: the second message"
 	after=$(idp_stats client_credentials)
 	[ $((after - before)) -eq 1 ] ||
 	    it_fail "$mech: $((after - before)) token requests for 2 logins (want 1: the cache)"

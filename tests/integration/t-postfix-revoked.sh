@@ -27,6 +27,8 @@ for mech in xoauth2 oauthbearer; do
 	n=$(sink_count)
 	postfix_send "$mb" rcpt@example.test "before revocation $mech"
 	sink_wait $((n + 1)) 30 || it_fail "$mech: first message not relayed"
+	postfix_no_deferral "$mech: before revocation"
+	failed0=$(grep -c "auth failed" "$IT_DIR/log/dovecot.log") || failed0=0
 	old=$(oa2_key_token postfix "$mb") || it_fail "$mech: no cached token"
 	idp_revoke "$old"
 
@@ -40,7 +42,9 @@ for mech in xoauth2 oauthbearer; do
 	    "$POSTFIX_LOG" ||
 	    it_fail "$mech: the plugin did not log the server's rejection"
 	# Dovecot refused the revoked token: no login between the two sent.
-	grep -q "auth failed" "$IT_DIR/log/dovecot.log" ||
+	# (counted from before this round: the last round's does not count)
+	failed1=$(grep -c "auth failed" "$IT_DIR/log/dovecot.log") || failed1=0
+	[ "$failed1" -gt "$failed0" ] ||
 	    it_fail "$mech: dovecot logged no failed login"
 	# Postfix may already have retried; the retry needs a fresh token.
 	postfix_flush
@@ -51,6 +55,7 @@ for mech in xoauth2 oauthbearer; do
 	postfix_stop
 	: >"$POSTFIX_LOG"
 done
-pgrep -f "$IT_DIR/postfix" >/dev/null && it_fail "postfix processes left behind"
+left=$(_postfix_instance_pids)
+[ -z "$left" ] || it_fail "postfix processes left behind: $left"
 oa2_key_clear postfix "$mb"
 it_pass

@@ -117,6 +117,7 @@ send_as()
 	r0=$(logins "$relay")
 	postfix_send "$from" rcpt@example.test "$subject"
 	sink_wait $((n + 1)) 30 || it_fail "$subject: not relayed"
+	postfix_no_deferral "$subject"
 	sink_grep "Subject: $subject" >/dev/null || it_fail "$subject: wrong message"
 	local da=$(($(logins "$alice") - a0)) dr=$(($(logins "$relay") - r0))
 	case $want in
