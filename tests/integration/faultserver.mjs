@@ -36,6 +36,18 @@
 //   empty           200 with an empty body
 // GET <base>/_stats prints {"<fault>": requests, ...}.
 //
+// Device authorization (RFC 8628) as providers answer it, for the polling
+// schedule: POST <base>/<model>/devicecode, then polls at
+// <base>/<model>/token.  Each device code's first poll gets
+// authorization_pending, its second slow_down, its third a token.  Models:
+//   entra       Microsoft Entra's shape (its documented v2.0 devicecode
+//               answer): "interval": 5, no verification_uri_complete, and a
+//               "message" with the instructions to show the user
+//   nointerval  only what RFC 8628 section 3.2 requires: no "interval"
+//               (the client must then wait 5 s), no message
+// GET <base>/_polls prints {"<model>": [ms from the device authorization to
+// each poll, ...]}.
+//
 // Capturing proxy (t-secrets.sh): with FS_UPSTREAM=<url> and
 // FS_CAPTURE=<file> in the environment, <base>/proxy/<path> is forwarded to
 // <url>/<path> and each exchange is appended to FILE as one JSON line
@@ -166,6 +178,48 @@ const faults = {
   empty: (res) => text(res, 200, '', 'application/json'),
 };
 
+const devices = new Map(); // device_code -> { model, t0, polls }
+const polls = {};
+
+const deviceModels = {
+  entra: (code, user) => ({
+    user_code: user,
+    device_code: code,
+    verification_uri: 'https://microsoft.com/devicelogin',
+    expires_in: 900,
+    interval: 5,
+    message: `To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code ${user} to authenticate.`,
+  }),
+  nointerval: (code, user) => ({
+    user_code: user,
+    device_code: code,
+    verification_uri: `${BASE}/device`,
+    expires_in: 900,
+  }),
+};
+
+function deviceAuthorization(res, model) {
+  serial += 1;
+  const code = `fault-device-${process.pid}-${serial}`;
+  const user = `WDJB-MJH${serial}`;
+  devices.set(code, { model, t0: Date.now(), polls: 0 });
+  json(res, 200, deviceModels[model](code, user));
+}
+
+function devicePoll(res, model, form) {
+  const d = devices.get(form.get('device_code') || '');
+  if (!d || d.model !== model ||
+      form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:device_code') {
+    json(res, 400, { error: 'invalid_grant', error_description: 'unknown device code' });
+    return;
+  }
+  d.polls += 1;
+  (polls[model] = polls[model] || []).push(Date.now() - d.t0);
+  if (d.polls === 1) json(res, 400, { error: 'authorization_pending' });
+  else if (d.polls === 2) json(res, 400, { error: 'slow_down' });
+  else token(res);
+}
+
 const UPSTREAM = process.env.FS_UPSTREAM;
 const CAPTURE = process.env.FS_CAPTURE;
 
@@ -211,6 +265,21 @@ function handler(req, res) {
   }
   if (req.method === 'GET' && url.pathname === '/_stats') {
     json(res, 200, stats);
+    return;
+  }
+  if (req.method === 'GET' && url.pathname === '/_polls') {
+    json(res, 200, polls);
+    return;
+  }
+  const dm = /^\/([a-z]+)\/(devicecode|token)$/.exec(url.pathname);
+  if (req.method === 'POST' && dm && deviceModels[dm[1]]) {
+    const chunks = [];
+    req.on('data', (d) => chunks.push(d));
+    req.on('end', () => {
+      stats[`${dm[1]}_${dm[2]}`] = (stats[`${dm[1]}_${dm[2]}`] || 0) + 1;
+      if (dm[2] === 'devicecode') deviceAuthorization(res, dm[1]);
+      else devicePoll(res, dm[1], new URLSearchParams(Buffer.concat(chunks).toString()));
+    });
     return;
   }
   const m = /^\/([a-z0-9_]+)\/token$/.exec(url.pathname);

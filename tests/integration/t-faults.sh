@@ -14,6 +14,10 @@
 # request per run (no retry storm); a bounded time; and the stored refresh
 # token byte-identical afterwards.  All cases run at once, so the two that
 # wait out the helper's 30 s total timeout (hang, slow) cost 30 s, not 2 min.
+# Alongside, two device logins (RFC 8628) against faultserver's provider
+# models (Entra's answer with its "message", and one with no "interval"),
+# whose polls get authorization_pending, slow_down, then a token: the
+# message shown, the schedule kept (5 s, 5 s, then 10 s), the grant stored.
 . "$(dirname "$0")/lib.sh"
 
 it_require node keyctl openssl flock
@@ -100,6 +104,22 @@ oa2_config_init root
 export SASL_OAUTH2_CONFIG=$OA2_CONFIG
 store=$XDG_STATE_HOME/sasl-oauth2
 (umask 077 && mkdir -p "$store")
+
+# --- device logins polled as providers answer (started now, checked last) -
+# faultserver's device models answer each code's polls with
+# authorization_pending, slow_down, then a token: Entra's shape (interval
+# 5, its own "message") and RFC 8628's minimum (no interval: 5 s).
+dev_pids=""
+for m in entra nointerval; do
+	oa2_account "dev-$m" root "user=dev.$m.$$@example.test" "provider=generic" \
+	    "token_endpoint=$FS_URL_plain/$m/token" \
+	    "device_authorization_endpoint=$FS_URL_plain/$m/devicecode" \
+	    "client_id=faults-device" "scope=openid offline_access" \
+	    "flow=device_code"
+	"$H" login --timeout 120 "dev-$m" >"$IT_DIR/dev-$m.out" \
+	    2>"$IT_DIR/dev-$m.err" </dev/null &
+	dev_pids="$dev_pids $!"
+done
 
 # write_store ACCOUNT TOKEN: the store file, as "sasl-oauth2 login" writes
 # it (common/store.h).
@@ -315,6 +335,40 @@ storm_fault() # FAULT WANT_EXIT KEYWORD
 }
 storm_fault e503json 75 "try again later"
 storm_fault invalid_grant 77 "log in again"
+
+# The device logins: each succeeded, said what the provider said to say
+# (or, with no message, where to go and the code), and kept the RFC 8628
+# schedule: the first poll and the next after authorization_pending one
+# interval apart (5 s: Entra's, and the default when none is given), the
+# one after slow_down 5 s more (section 3.5).
+for pid in $dev_pids; do
+	wait "$pid" || bad "a device login exited $?"
+done
+grep -qF "sasl-oauth2: account dev-entra: To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code WDJB-" \
+    "$IT_DIR/dev-entra.err" || bad "Entra's message not shown: $(cat "$IT_DIR/dev-entra.err")"
+grep -qE "open $FS_URL_plain/device and enter the code WDJB-" "$IT_DIR/dev-nointerval.err" ||
+    bad "no instructions without a message: $(cat "$IT_DIR/dev-nointerval.err")"
+curl -sS --max-time 5 "$FS_URL_plain/_polls" >"$IT_DIR/polls.json"
+sched=$(node -e '
+	const p = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+	const out = [];
+	for (const m of ["entra", "nointerval"]) {
+		const t = p[m] || [];
+		const gaps = t.map((v, i) => v - (i ? t[i - 1] : 0));
+		const ok = t.length === 3 && gaps[0] >= 4900 && gaps[1] >= 4900 &&
+		    gaps[2] >= 9900 && gaps[2] < 30000;
+		out.push(`${ok ? "ok" : "BAD"} ${m}: polls at ${t.join(", ")} ms`);
+	}
+	console.log(out.join("; "));
+' "$IT_DIR/polls.json")
+case $sched in
+*BAD*) bad "device polling schedule: $sched" ;;
+esac
+for m in entra nointerval; do
+	grep -q '"refresh_token":"fault-ok-refresh-' "$store/dev-$m.json" 2>/dev/null ||
+	    bad "dev-$m: no refresh token stored after the device login"
+done
+echo "    device logins: $sched" >>"$IT_DIR/matrix.txt"
 
 sed 's/^/    /' "$IT_DIR/matrix.txt" >&2
 [ "$fails" = 0 ] || it_fail "$fails fault check(s) failed (see above)"
