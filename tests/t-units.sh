@@ -38,6 +38,11 @@ for f in system/sasl-oauth2-refresh@.service user/sasl-oauth2-refresh.service; d
 	grep -qx "ExecStart=$t/inst/bin/sasl-oauth2 refresh --all" "$t/inst/$f" ||
 	    bad "$f: ExecStart is not the installed helper: $(grep ExecStart= "$t/inst/$f")"
 done
+# The system service names the system configuration of this install, not
+# whatever ~/.config of its user might hold.
+grep -qx "Environment=SASL_OAUTH2_CONFIG=$t/inst/etc/sasl-oauth2/sasl-oauth2.conf" \
+    "$t/inst/system/sasl-oauth2-refresh@.service" ||
+    bad "the system service does not name the configured sysconfdir's file: $(grep SASL_OAUTH2_CONFIG "$t/inst/system/sasl-oauth2-refresh@.service")"
 # verify wants the command to exist, and a template an instance name.
 mkdir -p "$t/inst/bin" "$t/v"
 cp ./tokenhelper/sasl-oauth2 "$t/inst/bin/"

@@ -47,12 +47,16 @@ chown postfix: "$IT_DIR/etc/relay.secret"
 oa2_env
 
 # guide_cmd SNIPPET: a command of docs/postfix.md with the test's state
-# dir, configuration and helper.
+# dir, configuration and helper put where the guide names them (the guide
+# must name the configuration itself: the refresher's user may have a
+# ~/.config of its own, and nothing else tells the helper where /etc is).
 guide_cmd()
 {
+	# The test's own SASL_OAUTH2_CONFIG (oa2_env) must not stand in.
+	printf 'env -u SASL_OAUTH2_CONFIG '
 	doc_snippet postfix.md "$1" \
 	    /var/lib/sasl-oauth2/postfix "$PF_STATE" \
-	    "env XDG_STATE_HOME" "env SASL_OAUTH2_CONFIG=$OA2_CONFIG XDG_STATE_HOME" \
+	    /etc/sasl-oauth2/sasl-oauth2.conf "$OA2_CONFIG" \
 	    "sasl-oauth2 " "$IT_HELPER "
 }
 

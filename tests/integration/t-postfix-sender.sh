@@ -47,10 +47,12 @@ chown postfix: "$IT_DIR/etc/relay.secret"
 oa2_env
 
 # --- log in alice@ once, as postfix, with the device grant ----------------
-# (the guide's commands; the test adds where its config and helper are)
+# (the guide's commands, with the test's config and helper where the guide
+# names them)
 login_cmds=$(doc_snippet postfix.md postfix-device-login \
     /var/lib/sasl-oauth2/postfix "$PF_STATE" \
-    "env XDG_STATE_HOME" "env SASL_OAUTH2_CONFIG=$OA2_CONFIG XDG_STATE_HOME" \
+    /etc/sasl-oauth2/sasl-oauth2.conf "$OA2_CONFIG" \
+    "runuser" "env -u SASL_OAUTH2_CONFIG runuser" \
     "sasl-oauth2 login" "$IT_HELPER login --timeout 60")
 [ "$(printf '%s\n' "$login_cmds" | wc -l)" = 2 ] ||
     it_fail "postfix-device-login: want two commands"
