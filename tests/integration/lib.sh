@@ -146,6 +146,30 @@ it_free_port()
 	it_fail "no free port found"
 }
 
+# it_node_server NAME SCRIPT [ARG...]: start one of our Node servers
+# (IT_LIBDIR/SCRIPT PORT ARG..., on a free port, environment passed on),
+# tracked for cleanup, and wait (10 s) for its "ready URL" line; the URL
+# goes to IT_SERVER_URL.  Output: IT_DIR/NAME.out, log: IT_DIR/log/NAME.log.
+it_node_server()
+{
+	local name=$1 script=$2 port pid
+	shift 2
+	port=$(it_free_port)
+	node "$IT_LIBDIR/$script" "$port" "$@" >"$IT_DIR/$name.out" \
+	    2>"$IT_DIR/log/$name.log" </dev/null &
+	pid=$!
+	it_track "$pid"
+	IT_SERVER_URL=
+	for _ in $(seq 1 100); do
+		IT_SERVER_URL=$(sed -n 's/^ready //p' "$IT_DIR/$name.out" 2>/dev/null)
+		[ -z "$IT_SERVER_URL" ] || return 0
+		kill -0 "$pid" 2>/dev/null ||
+		    it_fail "$script ($name) exited: $(tail -n 3 "$IT_DIR/log/$name.log")"
+		sleep 0.1
+	done
+	it_fail "$script ($name) did not become ready (see log/$name.log)"
+}
+
 # it_alive PID: PID runs (kill -0 also succeeds for a child that exited
 # and is not reaped yet, which is how a daemon that failed to bind looks).
 it_alive()

@@ -19,16 +19,8 @@ export XDG_STATE_HOME=$IT_DIR/state
 H=$IT_HELPER
 
 # --- the proxy --------------------------------------------------------------
-port=$(it_free_port)
-node "$IT_LIBDIR/pollproxy.mjs" "$port" "$IDP_TOKEN_URL" \
-    >"$IT_DIR/pollproxy.out" 2>"$IT_DIR/log/pollproxy.log" </dev/null &
-it_track $!
-for _ in $(seq 1 100); do
-	grep -q '^ready ' "$IT_DIR/pollproxy.out" 2>/dev/null && break
-	sleep 0.1
-done
-PROXY=$(sed -n 's/^ready //p' "$IT_DIR/pollproxy.out")
-[ -n "$PROXY" ] || it_fail "pollproxy did not become ready"
+it_node_server pollproxy pollproxy.mjs "$IDP_TOKEN_URL"
+PROXY=$IT_SERVER_URL
 
 proxy_stat() # FIELD
 {

@@ -35,21 +35,10 @@ TIMEOUT_MAX=42
 # fs_start NAME [CERT KEY]: start faultserver.mjs; its base URL in FS_URL.
 fs_start()
 {
-	local name=$1 port pid log="$IT_DIR/log/faultserver-$1.log" url
+	local name=$1
 	shift
-	port=$(it_free_port)
-	node "$IT_LIBDIR/faultserver.mjs" "$port" "$@" \
-	    >"$IT_DIR/fs-$name.out" 2>"$log" </dev/null &
-	pid=$!
-	it_track "$pid"
-	for _ in $(seq 1 100); do
-		grep -q '^ready ' "$IT_DIR/fs-$name.out" 2>/dev/null && break
-		kill -0 "$pid" 2>/dev/null || it_fail "faultserver $name exited (see $log)"
-		sleep 0.1
-	done
-	url=$(sed -n 's/^ready //p' "$IT_DIR/fs-$name.out")
-	[ -n "$url" ] || it_fail "faultserver $name did not become ready"
-	FS_URL=$url
+	it_node_server "faultserver-$name" faultserver.mjs "$@"
+	FS_URL=$IT_SERVER_URL
 }
 
 mkdir -p "$IT_DIR/tls"

@@ -42,17 +42,8 @@ CAPTURE=$IT_DIR/capture.jsonl # what crossed the wire: secrets, NOT scanned
 : >"$CAPTURE"
 
 # --- the capturing proxy in front of the IdP ----------------------------------
-PPORT=$(it_free_port)
-FS_UPSTREAM=$IDP_ISSUER FS_CAPTURE=$CAPTURE \
-    node "$IT_LIBDIR/faultserver.mjs" "$PPORT" \
-    >"$IT_DIR/proxy.out" 2>"$IT_DIR/log/proxy.log" </dev/null &
-it_track $!
-for _ in $(seq 1 100); do
-	grep -q '^ready ' "$IT_DIR/proxy.out" 2>/dev/null && break
-	sleep 0.1
-done
-P=$(sed -n 's/^ready //p' "$IT_DIR/proxy.out")/proxy
-[ "$P" != /proxy ] || it_fail "the capturing proxy did not start"
+FS_UPSTREAM=$IDP_ISSUER FS_CAPTURE=$CAPTURE it_node_server proxy faultserver.mjs
+P=$IT_SERVER_URL/proxy
 FAULT_BASE=${P%/proxy}
 
 alice="alice.$$@example.test"
