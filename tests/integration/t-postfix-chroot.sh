@@ -33,15 +33,23 @@ relayhost="[127.0.0.1]:$SUBMISSION_PORT"
 PF_STATE=$IT_DIR/var-lib-sasl-oauth2-postfix
 install -d -o postfix -g postfix -m 0700 "$PF_STATE"
 
-# The app-only account of docs/microsoft365.md, pointed at the local IdP.
+# The app-only account of docs/microsoft365.md, pointed at the local IdP,
+# its secret file made by the guide's commands (the value on stdin, as if
+# pasted).
+SECDIR=$IT_DIR/etc-sasl-oauth2
+printf '%s\n' "$IDP_RELAY_BASIC_SECRET" |
+    bash -c "$(doc_snippet microsoft365.md ms-secret-file /etc/sasl-oauth2 "$SECDIR")" ||
+    it_fail "the guide's secret file commands failed"
+[ "$(stat -c '%U %a' "$SECDIR/relay.secret")" = "postfix 600" ] ||
+    it_fail "the guide's secret file is $(stat -c '%U %a' "$SECDIR/relay.secret"), want postfix 600"
+[ "$(cat "$SECDIR/relay.secret")" = "$IDP_RELAY_BASIC_SECRET" ] ||
+    it_fail "the guide's secret file does not hold the value given"
 oa2_config_init postfix
-(umask 077 && printf '%s\n' "$IDP_RELAY_BASIC_SECRET" >"$IT_DIR/etc/relay.secret")
-chown postfix: "$IT_DIR/etc/relay.secret"
 {
 	doc_snippet microsoft365.md ms-app-only \
 	    relay@contoso.com "$mb" \
 	    11111111-2222-3333-4444-555555555555 "$IDP_RELAY_BASIC_ID" \
-	    /etc/sasl-oauth2/relay.secret "$IT_DIR/etc/relay.secret"
+	    /etc/sasl-oauth2/relay.secret "$SECDIR/relay.secret"
 	echo "token_endpoint = $IDP_TOKEN_URL"
 } >>"$OA2_CONFIG"
 oa2_env
@@ -225,6 +233,34 @@ if grep -rqF -e "$IDP_RELAY_BASIC_SECRET" "$IT_DIR/log"; then
 	it_fail "the client secret appears in a log"
 fi
 oa2_key_clear postfix "$mb"
+# --- the guide's secret rotation (microsoft365.md) ---------------------------
+# rotate VALUE: the guide's commands with VALUE pasted; their exit code (the
+# last one's: the check with a refresh).
+rotate()
+{
+	printf '%s\n' "$1" | bash -c "$(doc_snippet microsoft365.md ms-secret-rotate \
+	    /etc/sasl-oauth2/sasl-oauth2.conf "$OA2_CONFIG" \
+	    /etc/sasl-oauth2/relay.secret "$SECDIR/relay.secret" \
+	    /var/lib/sasl-oauth2/postfix "$PF_STATE" \
+	    "runuser" "env -u SASL_OAUTH2_CONFIG runuser" \
+	    "sasl-oauth2 refresh" "$IT_HELPER refresh")" >>"$IT_DIR/log/rotate.log" 2>&1
+}
+# A wrong new value is caught by the guide's check (and read at once: no
+# restart), the right one then works, each through a request to the IdP.
+cc0=$(idp_stats client_credentials)
+rc=0
+rotate "not-the-secret-$$" || rc=$?
+[ "$rc" = 78 ] || it_fail "rotating to a wrong secret: the guide's check exited $rc, want 78"
+grep -q "did not accept the app" "$IT_DIR/log/rotate.log" ||
+    it_fail "rotating to a wrong secret: $(cat "$IT_DIR/log/rotate.log")"
+rotate "$IDP_RELAY_BASIC_SECRET" || it_fail "rotating the secret: the guide's check failed (see log/rotate.log)"
+[ "$(stat -c '%U %a' "$SECDIR/relay.secret")" = "postfix 600" ] ||
+    it_fail "the rotated secret file is $(stat -c '%U %a' "$SECDIR/relay.secret")"
+[ ! -e "$SECDIR/relay.secret.new" ] || it_fail "the rotation left relay.secret.new"
+[ $(($(idp_stats client_credentials) - cc0)) = 2 ] ||
+    it_fail "the rotation checks made $(($(idp_stats client_credentials) - cc0)) token requests, want 2"
+it_log "the guide's secret file and rotation: postfix 0600, a wrong secret caught (78), the right one works"
+
 # Everything else was checked; a missing tool is still a skip (an error
 # in CI, where tests/install-deps installs it).
 [ -z "${units_unverified:-}" ] || it_skip "$units_unverified"
