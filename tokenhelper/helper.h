@@ -103,6 +103,11 @@ void harden(void);
 /* The umask harden() replaced, for programs started for the user. */
 mode_t harden_caller_umask(void);
 
+/* The configuration file: -c FILE, else $SASL_OAUTH2_CONFIG, else the
+ * user's ($XDG_CONFIG_HOME/sasl-oauth2/config) if it exists, else the
+ * system's.  With create: where a new file goes when neither the user's
+ * nor the system's exists (the user's). */
+void config_path(char *path, size_t pathsz, int create);
 /* Load the configuration (options, environment, XDG, /etc). */
 int config_open(struct oa2_config *cfg, char *path, size_t pathsz);
 
