@@ -252,24 +252,18 @@ fail:
 }
 
 int
-oa2_config_load(
-    const char *path, struct oa2_config *cfg, char *err, size_t errsz)
+oa2_config_read_fd(
+    int fd, const char *path, char **text, size_t *len, char *err, size_t errsz)
 {
 	struct stat st;
-	char *text = NULL;
 	size_t have = 0;
 	ssize_t n;
-	int fd, r;
+	char *t;
 
-	cfg->accounts = NULL;
-	cfg->count = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		snprintf(err, errsz, "%s: %s", path, strerror(errno));
-		return errno == ENOENT ? OA2_ERR_NOTFOUND : OA2_ERR_IO;
-	}
+	*text = NULL;
+	*len = 0;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		snprintf(err, errsz, "%s: not a regular file", path);
-		close(fd);
 		return OA2_ERR_CONFIG;
 	}
 	/* The file names the token endpoint, the secret and CA files:
@@ -283,7 +277,6 @@ oa2_config_load(
 		    "%u %s",
 		    path, (unsigned)st.st_uid, (unsigned)geteuid(),
 		    (unsigned)geteuid(), path);
-		close(fd);
 		return OA2_ERR_PERM;
 	}
 	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
@@ -291,33 +284,51 @@ oa2_config_load(
 		    "%s can be written by others (mode %04o), who could send "
 		    "the secrets it names elsewhere; run: chmod go-w %s",
 		    path, (unsigned)(st.st_mode & 07777), path);
-		close(fd);
 		return OA2_ERR_PERM;
 	}
 	if (st.st_size > OA2_CONFIG_MAX) {
 		snprintf(err, errsz, "%s: file larger than %d bytes", path,
 		    OA2_CONFIG_MAX);
-		close(fd);
 		return OA2_ERR_TOOBIG;
 	}
-	if ((text = malloc((size_t)st.st_size + 1)) == NULL) {
-		close(fd);
+	if ((t = malloc((size_t)st.st_size + 1)) == NULL)
 		return OA2_ERR_NOMEM;
-	}
 	while (have < (size_t)st.st_size &&
-	    (n = read(fd, text + have, (size_t)st.st_size - have)) != 0) {
+	    (n = read(fd, t + have, (size_t)st.st_size - have)) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
 			snprintf(err, errsz, "%s: %s", path, strerror(errno));
-			free(text);
-			close(fd);
+			free(t);
 			return OA2_ERR_IO;
 		}
 		have += (size_t)n;
 	}
+	t[have] = '\0';
+	*text = t;
+	*len = have;
+	return 0;
+}
+
+int
+oa2_config_load(
+    const char *path, struct oa2_config *cfg, char *err, size_t errsz)
+{
+	char *text;
+	size_t len;
+	int fd, r;
+
+	cfg->accounts = NULL;
+	cfg->count = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		return errno == ENOENT ? OA2_ERR_NOTFOUND : OA2_ERR_IO;
+	}
+	r = oa2_config_read_fd(fd, path, &text, &len, err, errsz);
 	close(fd);
-	r = oa2_config_parse(text, have, path, cfg, err, errsz);
+	if (r != 0)
+		return r;
+	r = oa2_config_parse(text, len, path, cfg, err, errsz);
 	free(text);
 	return r;
 }
@@ -335,6 +346,12 @@ oa2_config_free(struct oa2_config *cfg)
 	free(cfg->accounts);
 	cfg->accounts = NULL;
 	cfg->count = 0;
+}
+
+int
+oa2_config_name_ok(const char *name)
+{
+	return valid_name(name, name + strlen(name));
 }
 
 const struct oa2_account *

@@ -55,9 +55,16 @@ const char *oa2_key_name(enum oa2_key k);
 /* Parse text[0..len).  On error, err holds "FILE:LINE: what". */
 int oa2_config_parse(const char *text, size_t len, const char *path,
     struct oa2_config *cfg, char *err, size_t errsz);
-/* Read and parse a file (size-capped). */
+/* Read and parse a file (size-capped), refusing one that is not this
+ * user's or root's, or that group or others may write. */
 int oa2_config_load(
     const char *path, struct oa2_config *cfg, char *err, size_t errsz);
+/* The same checks on an open file, and its bytes: *text (malloc'ed,
+ * NUL-terminated, for the caller to free) and *len. */
+int oa2_config_read_fd(int fd, const char *path, char **text, size_t *len,
+    char *err, size_t errsz);
+/* 1 if name may follow "[account " (letters, digits, - _ . @; 1 to 64). */
+int oa2_config_name_ok(const char *name);
 void oa2_config_free(struct oa2_config *cfg);
 
 const struct oa2_account *oa2_config_find(

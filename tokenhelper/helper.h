@@ -104,6 +104,11 @@ void harden(void);
 /* The umask harden() replaced, for programs started for the user. */
 mode_t harden_caller_umask(void);
 
+/* The configuration file: -c FILE, else $SASL_OAUTH2_CONFIG, else the
+ * user's ($XDG_CONFIG_HOME/sasl-oauth2/config) if it exists, else the
+ * system's.  With create: where a new file goes when neither the user's
+ * nor the system's exists (the user's). */
+void config_path(char *path, size_t pathsz, int create);
 /* Load the configuration (options, environment, XDG, /etc). */
 int config_open(struct oa2_config *cfg, char *path, size_t pathsz);
 
@@ -265,10 +270,20 @@ int rt_save(const char *account, enum store_kind kind,
 int rt_delete(
     const char *account, enum store_kind kind, char *err, size_t errsz);
 
+/* confedit.c: append section (the text of [account NAME], ending in a
+ * newline) to the configuration file at path, atomically, keeping every
+ * byte already there, its mode and owner; a new file and its directory
+ * get the caller's umask, never writable by group or others.  Refused
+ * when the file holds the account already, fails the checks the commands
+ * make, or does not parse.  0, or an error already said. */
+int config_add_section(
+    const char *path, const char *account, const struct oa2_buf *section);
+
 int cmd_token(int argc, char **argv);
 int cmd_login(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_logout(int argc, char **argv);
 int cmd_refresh(int argc, char **argv);
+int cmd_setup(int argc, char **argv);
 
 #endif

@@ -31,6 +31,10 @@ usage(FILE *f)
 	      "chroots)\n"
 	      "  logout ACCOUNT     forget the tokens (--revoke at the "
 	      "provider too)\n"
+	      "  setup microsoft ACCOUNT  add a Microsoft 365 account; print "
+	      "the tenant\n"
+	      "                     administrator's steps (see 'setup "
+	      "--help')\n"
 	      "\n"
 	      "Options:\n"
 	      "  -c, --config FILE  configuration file (default: "
@@ -94,6 +98,8 @@ main(int argc, char **argv)
 		return cmd_logout(argc, argv);
 	if (strcmp(cmd, "refresh") == 0)
 		return cmd_refresh(argc, argv);
+	if (strcmp(cmd, "setup") == 0)
+		return cmd_setup(argc, argv);
 	say("unknown command '%s'; see 'sasl-oauth2 --help'", cmd);
 	return EXIT_USAGE;
 }

@@ -154,30 +154,40 @@ exists(const char *p)
 	return access(p, F_OK) == 0;
 }
 
-int
-config_open(struct oa2_config *cfg, char *path, size_t pathsz)
+void
+config_path(char *path, size_t pathsz, int create)
 {
 	const char *env = getenv("SASL_OAUTH2_CONFIG");
 	const char *xdg = getenv("XDG_CONFIG_HOME");
 	const char *home = getenv("HOME");
+	const char *sys = SYSCONFDIR "/sasl-oauth2/sasl-oauth2.conf";
+
+	if (opt.config_path != NULL) {
+		snprintf(path, pathsz, "%s", opt.config_path);
+		return;
+	}
+	if (env != NULL && *env != '\0') {
+		snprintf(path, pathsz, "%s", env);
+		return;
+	}
+	path[0] = '\0';
+	if (xdg != NULL && *xdg == '/')
+		snprintf(path, pathsz, "%s/sasl-oauth2/config", xdg);
+	else if (home != NULL && *home == '/')
+		snprintf(path, pathsz, "%s/.config/sasl-oauth2/config", home);
+	/* A new user file would hide the system's from this user: only
+	 * when there is no system file either. */
+	if (path[0] == '\0' || (!exists(path) && (!create || exists(sys))))
+		snprintf(path, pathsz, "%s", sys);
+}
+
+int
+config_open(struct oa2_config *cfg, char *path, size_t pathsz)
+{
 	char err[512];
 	int r;
 
-	if (opt.config_path != NULL)
-		snprintf(path, pathsz, "%s", opt.config_path);
-	else if (env != NULL && *env != '\0')
-		snprintf(path, pathsz, "%s", env);
-	else {
-		path[0] = '\0';
-		if (xdg != NULL && *xdg == '/')
-			snprintf(path, pathsz, "%s/sasl-oauth2/config", xdg);
-		else if (home != NULL && *home == '/')
-			snprintf(path, pathsz, "%s/.config/sasl-oauth2/config",
-			    home);
-		if (path[0] == '\0' || !exists(path))
-			snprintf(path, pathsz, "%s",
-			    SYSCONFDIR "/sasl-oauth2/sasl-oauth2.conf");
-	}
+	config_path(path, pathsz, 0);
 	if ((r = oa2_config_load(path, cfg, err, sizeof(err))) != 0) {
 		if (r == OA2_ERR_NOTFOUND)
 			say("no configuration: %s; create it with an [account "

@@ -75,12 +75,23 @@ const MUA_REDIRECTS = ['http://127.0.0.1/callback', 'http://[::1]/callback'];
 const APP_MAILBOX = {
   [C.IDP_RELAY_BASIC_ID]: C.IDP_RELAY_MAILBOX,
   [C.IDP_RELAY_POST_ID]: C.IDP_RELAY_MAILBOX,
+  [C.IDP_MS_APP_ID]: C.IDP_RELAY_MAILBOX,
 };
 
 const CLIENTS = [
   {
     client_id: C.IDP_RELAY_BASIC_ID,
     client_secret: C.IDP_RELAY_BASIC_SECRET,
+    token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    scope: CC_SCOPE,
+  },
+  {
+    // relay-basic under a GUID, as Entra names its apps
+    client_id: C.IDP_MS_APP_ID,
+    client_secret: C.IDP_MS_APP_SECRET,
     token_endpoint_auth_method: 'client_secret_basic',
     grant_types: ['client_credentials'],
     response_types: [],
@@ -116,6 +127,16 @@ const CLIENTS = [
   {
     // Microsoft-like (see PROVIDER MODELS)
     client_id: C.IDP_MUA_MS_ID,
+    application_type: 'native',
+    token_endpoint_auth_method: 'none',
+    grant_types: MUA_GRANTS,
+    response_types: ['code'],
+    redirect_uris: MUA_REDIRECTS,
+    scope: MUA_SCOPE,
+  },
+  {
+    // mua-ms under a GUID, as Entra names its apps (PROVIDER MODELS)
+    client_id: C.IDP_MS_PUBLIC_ID,
     application_type: 'native',
     token_endpoint_auth_method: 'none',
     grant_types: MUA_GRANTS,
@@ -401,7 +422,7 @@ provider.on('server_error', (_ctx, err) => {
 // helper's preset for that provider is tested against what it will meet.
 // Nothing here applies to any other client.
 //
-// mua-ms, Microsoft Entra ID (v2.0 endpoint):
+// mua-ms (and IDP_MS_PUBLIC_ID), Microsoft Entra ID (v2.0 endpoint):
 //   - grants offline_access whenever it is requested (once consented); it
 //     needs no prompt=consent.  Mapped onto oidc-provider by adding the
 //     consent prompt to its authorization and device requests.
@@ -417,6 +438,7 @@ provider.on('server_error', (_ctx, err) => {
 //   - does not rotate refresh tokens: a refresh answer has no
 //     refresh_token.
 const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access']);
+const MS_MODEL = new Set([C.IDP_MUA_MS_ID, C.IDP_MS_PUBLIC_ID]);
 
 function words(v) {
   return String(v || '').split(' ').filter(Boolean);
@@ -464,14 +486,14 @@ provider.use(async (ctx, next) => {
   const clientId = (form || ctx.query).client_id;
 
   if (ctx.method === 'GET' && ctx.path === '/auth') {
-    if (clientId === C.IDP_MUA_MS_ID) ctx.query = msConsent(ctx.query);
+    if (MS_MODEL.has(clientId)) ctx.query = msConsent(ctx.query);
     if (clientId === C.IDP_MUA_GOOGLE_ID) ctx.query = googleOffline(ctx.query);
   }
-  if (ctx.path === '/device/auth' && form && clientId === C.IDP_MUA_MS_ID) {
+  if (ctx.path === '/device/auth' && form && MS_MODEL.has(clientId)) {
     setForm(ctx, msConsent(form));
   }
   const msRefresh = ctx.path === '/token' && form?.grant_type === 'refresh_token'
-    && clientId === C.IDP_MUA_MS_ID;
+    && MS_MODEL.has(clientId);
   try {
     if (msRefresh && !form.scope) {
       ctx.status = 400;
@@ -490,7 +512,7 @@ provider.use(async (ctx, next) => {
     }
   }
   if (ctx.path === '/token' && ctx.status === 200 && ctx.body?.access_token) {
-    if (clientId === C.IDP_MUA_MS_ID && ctx.body.scope) {
+    if (MS_MODEL.has(clientId) && ctx.body.scope) {
       ctx.body.scope = words(ctx.body.scope).filter((s) => !OIDC_SCOPES.has(s)).join(' ');
     }
     if (clientId === C.IDP_MUA_GOOGLE_ID && form?.grant_type === 'refresh_token') {
