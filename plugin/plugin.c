@@ -1,7 +1,10 @@
 /*
  * plugin.c: the Cyrus SASL client mechanisms XOAUTH2 and OAUTHBEARER.
  *
- * The mailbox comes from the host (SASL_CB_AUTHNAME callback or prompt).
+ * The mailbox comes from the host: its authorization identity (SASL_CB_USER
+ * callback or prompt), else its authentication name (SASL_CB_AUTHNAME).
+ * Requiring the former is also what keeps libsasl2 from choosing these
+ * mechanisms for a host that relays with a password (see required_prompts).
  * The token comes from, in order: the kernel keyring cache, the token
  * helper (executed), or, only in compatibility mode, the host's password.
  * After a server rejects a token (error challenge) the cached token is
@@ -190,9 +193,55 @@ find_prompt(sasl_interact_t *p, unsigned long id)
 }
 
 /*
+ * One name from the host: the answer to our prompt if the host gave one,
+ * else its callback.  *need says the host answers this one by prompt
+ * (SASL_INTERACT: a callback registered without a procedure).  Any other
+ * failure of the callback leaves *value NULL, as if the host had no name.
+ */
+static void
+get_name(const sasl_utils_t *u, sasl_interact_t *answers, unsigned long id,
+    const char **value, unsigned *len, int *need)
+{
+	sasl_interact_t *pr;
+	sasl_getsimple_t *proc = NULL;
+	void *cbctx = NULL;
+	int r;
+
+	*value = NULL;
+	*len = 0;
+	*need = 0;
+	if ((pr = find_prompt(answers, id)) != NULL && pr->result != NULL) {
+		*value = pr->result;
+		*len = pr->len;
+	} else {
+		r = u->getcallback(
+		    u->conn, id, (sasl_callback_ft *)&proc, &cbctx);
+		if (r == SASL_OK && proc != NULL)
+			r = proc(cbctx, (int)id, value, len);
+		if (r != SASL_OK) {
+			*need = r == SASL_INTERACT;
+			*value = NULL;
+			*len = 0;
+		}
+	}
+	/* Some hosts leave the length 0 for a NUL-terminated answer. */
+	if (*value != NULL && *len == 0)
+		*len = (unsigned)strlen(*value);
+}
+
+/*
  * Ask the host for the mailbox (and, in compatibility mode, the password)
  * through callbacks, or else through prompts (SASL_INTERACT).  A prompt
  * answer wins over callbacks; both copy into the context.
+ *
+ * The mailbox is the identity to act as, the authorization identity
+ * (SASL_CB_USER): OAUTHBEARER sends no other name than the GS2 header's
+ * authzid (RFC 7628 section 3.1, RFC 5801 section 4), XOAUTH2's user= is
+ * the same thing, and the token says who authenticates.  Where the host's
+ * authzid is empty (imtest without -u), the client asks to act as its
+ * authentication identity (RFC 4422 section 3.4.1), which for us names
+ * the mailbox too: then the authentication name (SASL_CB_AUTHNAME) is the
+ * mailbox.
  */
 static int
 get_credentials(struct context *ctx, sasl_client_params_t *params,
@@ -203,24 +252,15 @@ get_credentials(struct context *ctx, sasl_client_params_t *params,
 	sasl_interact_t *pr;
 	const char *name = NULL;
 	sasl_secret_t *secret = NULL;
-	int need_name = 0, need_pass = 0, r;
+	int need_authzid = 0, need_name = 0, need_pass = 0, r;
 	unsigned nlen = 0;
 
-	if ((pr = find_prompt(p, SASL_CB_AUTHNAME)) != NULL &&
-	    pr->result != NULL) {
-		name = pr->result;
-		nlen = pr->len;
-	} else {
-		sasl_getsimple_t *proc = NULL;
-		void *cbctx = NULL;
-		r = u->getcallback(u->conn, SASL_CB_AUTHNAME,
-		    (sasl_callback_ft *)&proc, &cbctx);
-		if (r == SASL_OK && proc != NULL)
-			r = proc(cbctx, SASL_CB_AUTHNAME, &name, &nlen);
-		if (r == SASL_INTERACT || name == NULL)
+	get_name(u, p, SASL_CB_USER, &name, &nlen, &need_authzid);
+	if (need_authzid || name == NULL || nlen == 0) {
+		/* Asked along with the authzid, which may come back empty. */
+		get_name(u, p, SASL_CB_AUTHNAME, &name, &nlen, &need_name);
+		if (name == NULL)
 			need_name = 1;
-		else if (r != SASL_OK)
-			return r;
 	}
 	if (want_pass) {
 		if ((pr = find_prompt(p, SASL_CB_PASS)) != NULL &&
@@ -248,20 +288,26 @@ get_credentials(struct context *ctx, sasl_client_params_t *params,
 		u->free(*prompt_need);
 		*prompt_need = NULL;
 	}
-	if (need_name || need_pass) {
+	if (need_authzid || need_name || need_pass) {
 		size_t n = 0;
 		sasl_interact_t *ask;
 
 		oa2_buf_reset(&ctx->token);
 		if (prompt_need == NULL)
 			return SASL_BADPARAM;
-		if ((ask = u->malloc(3 * sizeof(*ask))) == NULL)
+		if ((ask = u->malloc(4 * sizeof(*ask))) == NULL)
 			return SASL_NOMEM;
-		memset(ask, 0, 3 * sizeof(*ask));
-		if (need_name) {
-			ask[n].id = SASL_CB_AUTHNAME;
+		memset(ask, 0, 4 * sizeof(*ask));
+		if (need_authzid) {
+			ask[n].id = SASL_CB_USER;
 			ask[n].challenge = "Mailbox";
 			ask[n].prompt = "Mailbox (OAuth2 user): ";
+			n++;
+		}
+		if (need_name) {
+			ask[n].id = SASL_CB_AUTHNAME;
+			ask[n].challenge = "Authentication name";
+			ask[n].prompt = "Authentication name: ";
 			n++;
 		}
 		if (need_pass) {
@@ -274,8 +320,6 @@ get_credentials(struct context *ctx, sasl_client_params_t *params,
 		*prompt_need = ask;
 		return SASL_INTERACT;
 	}
-	if (nlen == 0 && name != NULL)
-		nlen = (unsigned)strlen(name);
 	if (name == NULL || nlen == 0 || nlen > OA2_MAILBOX_MAX ||
 	    memchr(name, '\0', nlen) != NULL) {
 		u->seterror(u->conn, 0,
@@ -597,9 +641,36 @@ oauthbearer_step(void *c, sasl_client_params_t *p, const char *in,
 	    MECH_OAUTHBEARER, c, p, in, inlen, pn, out, outlen, op);
 }
 
-/* Only the mailbox is required: no password, unlike libsasl2's default. */
+/*
+ * What the mechanisms need from the host: the identity to act as, and no
+ * password (libsasl2's default, for NULL, is AUTHNAME and PASS).
+ *
+ * This list also decides, honestly, when libsasl2 may choose them.  Given
+ * the server's whole list, sasl_client_start() (libsasl2 2.1.28,
+ * lib/client.c) takes the first mechanism of its own list, sorted once at
+ * load time by mech_compare() (security flags, channel binding, max_ssf,
+ * hash strength), that the server offers and whose required callbacks
+ * the host has (have_prompts(), _sasl_getcallback() in lib/common.c).
+ * XOAUTH2 and OAUTHBEARER rank with PLAIN and LOGIN on every criterion:
+ * same flags (NOANONYMOUS | PASS_CREDENTIALS, and nothing more is true of
+ * a replayable bearer token), max_ssf 0, no channel binding.  Among equals
+ * the list keeps plugin load order, that is readdir() order of the plugin
+ * directory, which differs from one file system to the next.
+ *
+ * Requiring SASL_CB_USER breaks that tie without a false claim: a host
+ * that registers no authzid callback (Postfix with its default
+ * send_cyrus_sasl_authzid = no: "send no SASL authoriZation ID") has said
+ * it sends an authentication name and a password, which is PLAIN's and
+ * LOGIN's business; OAUTHBEARER names nothing but an authzid (RFC 7628
+ * section 3.1), so libsasl2 skips both mechanisms there, whatever the
+ * load order.  A host that does register one (mbsync, imtest, Postfix
+ * with send_cyrus_sasl_authzid = yes) still ties: it must name the
+ * mechanism it wants (docs/postfix.md, docs/mbsync.md).  libsasl2 always
+ * has an AUTHNAME callback (its default), so listing it excludes no host;
+ * it is here because the mailbox falls back to it.
+ */
 static const unsigned long required_prompts[] = {
-    SASL_CB_AUTHNAME, SASL_CB_LIST_END};
+    SASL_CB_USER, SASL_CB_AUTHNAME, SASL_CB_LIST_END};
 
 static sasl_client_plug_t plugins[] = {
     {
