@@ -23,6 +23,10 @@
 #     mailbox=ADDR     SASL user name in the password map (user@example.test)
 #     password=PW      SASL password in the map ("unused"; "" allowed)
 #     mech=M           smtp_sasl_mechanism_filter (xoauth2)
+#     authzid=yes|no   send_cyrus_sasl_authzid (yes when M names xoauth2 or
+#                      oauthbearer, as docs/postfix.md does for an OAuth
+#                      relay: the plugin is only offered to a host that
+#                      names an authzid; else no, Postfix's default)
 #     tls=none|may|encrypt  smtp_tls_security_level (none)
 #     chroot=n|y       chroot column of the smtp and relay services (n)
 #   Any other key=value becomes a main.cf override (postconf -e), applied
@@ -38,13 +42,14 @@ postfix_start()
 	local port=$1 kv
 	shift
 	local mailbox=user@example.test password=unused mech=xoauth2
-	local tls=none chroot=n
+	local tls=none chroot=n authzid=""
 	local -a overrides=()
 	for kv in "$@"; do
 		case $kv in
 		mailbox=*) mailbox=${kv#*=} ;;
 		password=*) password=${kv#*=} ;;
 		mech=*) mech=${kv#*=} ;;
+		authzid=*) authzid=${kv#*=} ;;
 		tls=*) tls=${kv#*=} ;;
 		chroot=*) chroot=${kv#*=} ;;
 		*=*) overrides+=("$kv") ;;
@@ -53,6 +58,13 @@ postfix_start()
 	done
 	case $chroot in y|n) ;; *) it_fail "postfix_start: chroot=$chroot" ;; esac
 	case $tls in none|may|encrypt) ;; *) it_fail "postfix_start: tls=$tls" ;; esac
+	if [ -z "$authzid" ]; then
+		case $mech in
+		*xoauth2*|*oauthbearer*) authzid=yes ;;
+		*) authzid=no ;;
+		esac
+	fi
+	case $authzid in yes|no) ;; *) it_fail "postfix_start: authzid=$authzid" ;; esac
 
 	if [ -n "${POSTFIX_CONF:-}" ]; then
 		postfix_stop	# a restart with new settings
@@ -93,6 +105,7 @@ postfix_start()
 	    "smtp_sasl_auth_enable = yes" \
 	    "smtp_sasl_password_maps = texthash:$POSTFIX_CONF/sasl_passwd" \
 	    "smtp_sasl_mechanism_filter = $mech" \
+	    "send_cyrus_sasl_authzid = $authzid" \
 	    "smtp_sasl_security_options = noanonymous" \
 	    "smtp_sasl_tls_security_options = noanonymous" \
 	    "smtp_tls_security_level = $tls" \
@@ -124,7 +137,8 @@ postfix_start()
 	    it_fail "postfix master did not start (see $POSTFIX_LOG)"
 	it_track "$POSTFIX_MASTER_PID"
 	it_log "postfix instance $POSTFIX_CONF up (master $POSTFIX_MASTER_PID)," \
-	    "relay [127.0.0.1]:$port mech=$mech tls=$tls chroot=$chroot"
+	    "relay [127.0.0.1]:$port mech=$mech authzid=$authzid tls=$tls" \
+	    "chroot=$chroot"
 }
 
 # import_environment: Postfix's default list plus our variables, as
