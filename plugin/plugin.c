@@ -205,7 +205,6 @@ get_name(const sasl_utils_t *u, sasl_interact_t *answers, unsigned long id,
 	sasl_interact_t *pr;
 	sasl_getsimple_t *proc = NULL;
 	void *cbctx = NULL;
-	int r;
 
 	*value = NULL;
 	*len = 0;
@@ -214,7 +213,7 @@ get_name(const sasl_utils_t *u, sasl_interact_t *answers, unsigned long id,
 		*value = pr->result;
 		*len = pr->len;
 	} else {
-		r = u->getcallback(
+		int r = u->getcallback(
 		    u->conn, id, (sasl_callback_ft *)&proc, &cbctx);
 		if (r == SASL_OK && proc != NULL)
 			r = proc(cbctx, (int)id, value, len);
@@ -249,10 +248,8 @@ get_credentials(struct context *ctx, sasl_client_params_t *params,
 {
 	const sasl_utils_t *u = params->utils;
 	sasl_interact_t *p = prompt_need != NULL ? *prompt_need : NULL;
-	sasl_interact_t *pr;
 	const char *name = NULL;
-	sasl_secret_t *secret = NULL;
-	int need_authzid = 0, need_name = 0, need_pass = 0, r;
+	int need_authzid = 0, need_name = 0, need_pass = 0;
 	unsigned nlen = 0;
 
 	get_name(u, p, SASL_CB_USER, &name, &nlen, &need_authzid);
@@ -263,15 +260,17 @@ get_credentials(struct context *ctx, sasl_client_params_t *params,
 			need_name = 1;
 	}
 	if (want_pass) {
-		if ((pr = find_prompt(p, SASL_CB_PASS)) != NULL &&
-		    pr->result != NULL) {
+		sasl_interact_t *pr = find_prompt(p, SASL_CB_PASS);
+		sasl_secret_t *secret = NULL;
+
+		if (pr != NULL && pr->result != NULL) {
 			if (oa2_buf_append(&ctx->token, pr->result, pr->len) !=
 			    0)
 				return SASL_BADPARAM;
 		} else {
 			sasl_getsecret_t *proc = NULL;
 			void *cbctx = NULL;
-			r = u->getcallback(u->conn, SASL_CB_PASS,
+			int r = u->getcallback(u->conn, SASL_CB_PASS,
 			    (sasl_callback_ft *)&proc, &cbctx);
 			if (r == SASL_OK && proc != NULL)
 				r = proc(u->conn, cbctx, SASL_CB_PASS, &secret);

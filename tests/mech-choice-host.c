@@ -81,11 +81,11 @@ parse_security(const char *s, unsigned *flags)
 	    {"noactive", SASL_SEC_NOACTIVE},
 	    {"mutual_auth", SASL_SEC_MUTUAL_AUTH},
 	};
-	size_t i, n;
+	size_t i;
 
 	*flags = 0;
 	while (*s != '\0') {
-		n = strcspn(s, ",");
+		size_t n = strcspn(s, ",");
 		for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
 			if (strlen(words[i].word) == n &&
 			    strncmp(s, words[i].word, n) == 0)

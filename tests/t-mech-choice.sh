@@ -20,7 +20,7 @@
 # Run by make check from the build directory; needs the stock PLAIN and
 # LOGIN plugins (libsasl2-modules).
 set -eu
-name=t-mech-choice
+name="t-mech-choice"
 host=./tests/mech-choice-host
 plugin=./plugin/.libs/libsasloauth2.so
 skip()
@@ -35,8 +35,9 @@ skip()
 [ -x "$host" ] || { echo "$name: FAIL: $host is not built"; exit 1; }
 [ -f "$plugin" ] || { echo "$name: FAIL: $plugin is not built"; exit 1; }
 sysdir=$(pkg-config --variable=libdir libsasl2 2>/dev/null)/sasl2
-[ -f "$sysdir/libplain.so" ] && [ -f "$sysdir/liblogin.so" ] ||
-    skip "no stock PLAIN and LOGIN plugins in $sysdir (libsasl2-modules)"
+if [ ! -f "$sysdir/libplain.so" ] || [ ! -f "$sysdir/liblogin.so" ]; then
+	skip "no stock PLAIN and LOGIN plugins in $sysdir (libsasl2-modules)"
+fi
 
 t=$(mktemp -d "${TMPDIR:-/tmp}/t-mech-choice.XXXXXX")
 trap 'rm -rf "$t"' EXIT
@@ -120,6 +121,8 @@ for ours_name in libsasloauth2.so liba-oauth2.so libz-oauth2.so \
 			cp "$t/stock"/*.so "$d/"
 			cp "$t/ours/libsasloauth2.so" "$d/$ours_name"
 		fi
+		# ls -U lists in readdir() order, as libsasl2 reads the directory.
+		# shellcheck disable=SC2010 # plain names, and the order matters
 		order=$(ls -U "$d" | grep -Fx -e "$ours_name" -e libplain.so | tr '\n' ' ')
 		if [ "$order" = "$ours_name libplain.so " ]; then
 			[ $seen_first = 0 ] || continue
