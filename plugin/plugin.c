@@ -645,28 +645,32 @@ oauthbearer_step(void *c, sasl_client_params_t *p, const char *in,
  * password (libsasl2's default, for NULL, is AUTHNAME and PASS).
  *
  * This list also decides, honestly, when libsasl2 may choose them.  Given
- * the server's whole list, sasl_client_start() (libsasl2 2.1.28,
- * lib/client.c) takes the first mechanism of its own list, sorted once at
- * load time by mech_compare() (security flags, channel binding, max_ssf,
- * hash strength), that the server offers and whose required callbacks
- * the host has (have_prompts(), _sasl_getcallback() in lib/common.c).
- * XOAUTH2 and OAUTHBEARER rank with PLAIN and LOGIN on every criterion:
- * same flags (NOANONYMOUS | PASS_CREDENTIALS, and nothing more is true of
- * a replayable bearer token), max_ssf 0, no channel binding.  Among equals
- * the list keeps plugin load order, that is readdir() order of the plugin
- * directory, which differs from one file system to the next.
+ * the server's whole list, sasl_client_start() (libsasl2 2.1.28 as Debian
+ * 12 ships it, lib/client.c:762-836) takes the first mechanism of its own
+ * list that the server offers and whose required callbacks the host has
+ * (have_prompts(), client.c:535, asking _sasl_getcallback(), common.c:1722).
+ * Its own list is sorted as plugins load, by mech_compare() (client.c:144:
+ * security flags, channel binding, max_ssf, hash strength), and equals stay
+ * in load order (client.c:230-241): SASL_PATH order, then readdir() order
+ * of each directory (dlopen.c:387), which differs between file systems.
+ * XOAUTH2 and OAUTHBEARER equal PLAIN and LOGIN on every criterion: the
+ * same flags, NOANONYMOUS | PASS_CREDENTIALS, which is all that is true of
+ * a replayable bearer token; max_ssf 0; no channel binding.  Dropping a
+ * flag would hide them from hosts that ask for noanonymous (Postfix);
+ * claiming one more, or an SSF, would make them win everywhere.
  *
- * Requiring SASL_CB_USER breaks that tie without a false claim: a host
- * that registers no authzid callback (Postfix with its default
- * send_cyrus_sasl_authzid = no: "send no SASL authoriZation ID") has said
- * it sends an authentication name and a password, which is PLAIN's and
- * LOGIN's business; OAUTHBEARER names nothing but an authzid (RFC 7628
- * section 3.1), so libsasl2 skips both mechanisms there, whatever the
- * load order.  A host that does register one (mbsync, imtest, Postfix
- * with send_cyrus_sasl_authzid = yes) still ties: it must name the
- * mechanism it wants (docs/postfix.md, docs/mbsync.md).  libsasl2 always
- * has an AUTHNAME callback (its default), so listing it excludes no host;
- * it is here because the mailbox falls back to it.
+ * Requiring SASL_CB_USER breaks the tie without a false claim.  The only
+ * name OAUTHBEARER sends is an authzid (RFC 7628 section 3.1), and
+ * XOAUTH2's user= is the same; a host that registers no authzid callback
+ * logs in as its authentication name with a password (Postfix's default,
+ * send_cyrus_sasl_authzid = no: "send no SASL authoriZation ID"), which is
+ * PLAIN's and LOGIN's business, and libsasl2 now skips both mechanisms
+ * there whatever the load order.  A host that does register one (mbsync,
+ * imtest, Postfix with send_cyrus_sasl_authzid = yes) still ties, and must
+ * name the mechanism it wants (docs/postfix.md, docs/mbsync.md).
+ * tests/t-mech-choice.sh checks both load orders.  libsasl2 always has an
+ * AUTHNAME callback (its default, common.c:1799), so listing it excludes
+ * no host; it is here because the mailbox falls back to it.
  */
 static const unsigned long required_prompts[] = {
     SASL_CB_USER, SASL_CB_AUTHNAME, SASL_CB_LIST_END};
