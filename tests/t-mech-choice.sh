@@ -72,6 +72,8 @@ declare -A before
 for sec in "${SECOPTS[@]}"; do
 	for list in "${LISTS[@]}"; do
 		before["$sec/$list"]=$(choose "$t/stock" password "$sec" "$list")
+		[ "${before["$sec/$list"]}" != host-error ] ||
+		    bad "mech-choice-host failed with the stock plugins alone ([$list], '$sec')"
 	done
 done
 [ "${before[noanonymous/PLAIN XOAUTH2]}" = PLAIN ] ||
