@@ -35,11 +35,12 @@ static sasl_secret_t *secret;
 static char *want;
 static size_t wantlen;
 
+/* The mailbox as both names, as Postfix with send_cyrus_sasl_authzid. */
 static int
-get_authname(void *ctx, int id, const char **result, unsigned *len)
+get_name(void *ctx, int id, const char **result, unsigned *len)
 {
 	(void)ctx;
-	if (id != SASL_CB_AUTHNAME)
+	if (id != SASL_CB_USER && id != SASL_CB_AUTHNAME)
 		return SASL_FAIL;
 	*result = mailbox;
 	if (len != NULL)
@@ -62,9 +63,9 @@ get_pass(sasl_conn_t *conn, void *ctx, int id, sasl_secret_t **psecret)
 /* libsasl2 stores every callback as int (*)(void). */
 #define CB(f) ((int (*)(void))(void (*)(void))(f))
 
-static sasl_callback_t callbacks[] = {
-    {SASL_CB_AUTHNAME, CB(get_authname), NULL},
-    {SASL_CB_PASS, CB(get_pass), NULL}, {SASL_CB_LIST_END, NULL, NULL}};
+static sasl_callback_t callbacks[] = {{SASL_CB_USER, CB(get_name), NULL},
+    {SASL_CB_AUTHNAME, CB(get_name), NULL}, {SASL_CB_PASS, CB(get_pass), NULL},
+    {SASL_CB_LIST_END, NULL, NULL}};
 
 static int
 exchange(void)

@@ -1,7 +1,10 @@
 /*
  * plugin.c: the Cyrus SASL client mechanisms XOAUTH2 and OAUTHBEARER.
  *
- * The mailbox comes from the host (SASL_CB_AUTHNAME callback or prompt).
+ * The mailbox comes from the host: its authorization identity (SASL_CB_USER
+ * callback or prompt), else its authentication name (SASL_CB_AUTHNAME).
+ * Requiring the former is also what keeps libsasl2 from choosing these
+ * mechanisms for a host that relays with a password (see required_prompts).
  * The token comes from, in order: the kernel keyring cache, the token
  * helper (executed), or, only in compatibility mode, the host's password.
  * After a server rejects a token (error challenge) the cached token is
@@ -190,9 +193,54 @@ find_prompt(sasl_interact_t *p, unsigned long id)
 }
 
 /*
+ * One name from the host: the answer to our prompt if the host gave one,
+ * else its callback.  *need says the host answers this one by prompt
+ * (SASL_INTERACT: a callback registered without a procedure).  Any other
+ * failure of the callback leaves *value NULL, as if the host had no name.
+ */
+static void
+get_name(const sasl_utils_t *u, sasl_interact_t *answers, unsigned long id,
+    const char **value, unsigned *len, int *need)
+{
+	sasl_interact_t *pr;
+	sasl_getsimple_t *proc = NULL;
+	void *cbctx = NULL;
+
+	*value = NULL;
+	*len = 0;
+	*need = 0;
+	if ((pr = find_prompt(answers, id)) != NULL && pr->result != NULL) {
+		*value = pr->result;
+		*len = pr->len;
+	} else {
+		int r = u->getcallback(
+		    u->conn, id, (sasl_callback_ft *)&proc, &cbctx);
+		if (r == SASL_OK && proc != NULL)
+			r = proc(cbctx, (int)id, value, len);
+		if (r != SASL_OK) {
+			*need = r == SASL_INTERACT;
+			*value = NULL;
+			*len = 0;
+		}
+	}
+	/* Some hosts leave the length 0 for a NUL-terminated answer. */
+	if (*value != NULL && *len == 0)
+		*len = (unsigned)strlen(*value);
+}
+
+/*
  * Ask the host for the mailbox (and, in compatibility mode, the password)
  * through callbacks, or else through prompts (SASL_INTERACT).  A prompt
  * answer wins over callbacks; both copy into the context.
+ *
+ * The mailbox is the identity to act as, the authorization identity
+ * (SASL_CB_USER): OAUTHBEARER sends no other name than the GS2 header's
+ * authzid (RFC 7628 section 3.1, RFC 5801 section 4), XOAUTH2's user= is
+ * the same thing, and the token says who authenticates.  Where the host's
+ * authzid is empty (imtest without -u), the client asks to act as its
+ * authentication identity (RFC 4422 section 3.4.1), which for us names
+ * the mailbox too: then the authentication name (SASL_CB_AUTHNAME) is the
+ * mailbox.
  */
 static int
 get_credentials(struct context *ctx, sasl_client_params_t *params,
@@ -200,38 +248,29 @@ get_credentials(struct context *ctx, sasl_client_params_t *params,
 {
 	const sasl_utils_t *u = params->utils;
 	sasl_interact_t *p = prompt_need != NULL ? *prompt_need : NULL;
-	sasl_interact_t *pr;
 	const char *name = NULL;
-	sasl_secret_t *secret = NULL;
-	int need_name = 0, need_pass = 0, r;
+	int need_authzid = 0, need_name = 0, need_pass = 0;
 	unsigned nlen = 0;
 
-	if ((pr = find_prompt(p, SASL_CB_AUTHNAME)) != NULL &&
-	    pr->result != NULL) {
-		name = pr->result;
-		nlen = pr->len;
-	} else {
-		sasl_getsimple_t *proc = NULL;
-		void *cbctx = NULL;
-		r = u->getcallback(u->conn, SASL_CB_AUTHNAME,
-		    (sasl_callback_ft *)&proc, &cbctx);
-		if (r == SASL_OK && proc != NULL)
-			r = proc(cbctx, SASL_CB_AUTHNAME, &name, &nlen);
-		if (r == SASL_INTERACT || name == NULL)
+	get_name(u, p, SASL_CB_USER, &name, &nlen, &need_authzid);
+	if (need_authzid || name == NULL || nlen == 0) {
+		/* Asked along with the authzid, which may come back empty. */
+		get_name(u, p, SASL_CB_AUTHNAME, &name, &nlen, &need_name);
+		if (name == NULL)
 			need_name = 1;
-		else if (r != SASL_OK)
-			return r;
 	}
 	if (want_pass) {
-		if ((pr = find_prompt(p, SASL_CB_PASS)) != NULL &&
-		    pr->result != NULL) {
+		sasl_interact_t *pr = find_prompt(p, SASL_CB_PASS);
+		sasl_secret_t *secret = NULL;
+
+		if (pr != NULL && pr->result != NULL) {
 			if (oa2_buf_append(&ctx->token, pr->result, pr->len) !=
 			    0)
 				return SASL_BADPARAM;
 		} else {
 			sasl_getsecret_t *proc = NULL;
 			void *cbctx = NULL;
-			r = u->getcallback(u->conn, SASL_CB_PASS,
+			int r = u->getcallback(u->conn, SASL_CB_PASS,
 			    (sasl_callback_ft *)&proc, &cbctx);
 			if (r == SASL_OK && proc != NULL)
 				r = proc(u->conn, cbctx, SASL_CB_PASS, &secret);
@@ -248,20 +287,26 @@ get_credentials(struct context *ctx, sasl_client_params_t *params,
 		u->free(*prompt_need);
 		*prompt_need = NULL;
 	}
-	if (need_name || need_pass) {
+	if (need_authzid || need_name || need_pass) {
 		size_t n = 0;
 		sasl_interact_t *ask;
 
 		oa2_buf_reset(&ctx->token);
 		if (prompt_need == NULL)
 			return SASL_BADPARAM;
-		if ((ask = u->malloc(3 * sizeof(*ask))) == NULL)
+		if ((ask = u->malloc(4 * sizeof(*ask))) == NULL)
 			return SASL_NOMEM;
-		memset(ask, 0, 3 * sizeof(*ask));
-		if (need_name) {
-			ask[n].id = SASL_CB_AUTHNAME;
+		memset(ask, 0, 4 * sizeof(*ask));
+		if (need_authzid) {
+			ask[n].id = SASL_CB_USER;
 			ask[n].challenge = "Mailbox";
 			ask[n].prompt = "Mailbox (OAuth2 user): ";
+			n++;
+		}
+		if (need_name) {
+			ask[n].id = SASL_CB_AUTHNAME;
+			ask[n].challenge = "Authentication name";
+			ask[n].prompt = "Authentication name: ";
 			n++;
 		}
 		if (need_pass) {
@@ -274,8 +319,6 @@ get_credentials(struct context *ctx, sasl_client_params_t *params,
 		*prompt_need = ask;
 		return SASL_INTERACT;
 	}
-	if (nlen == 0 && name != NULL)
-		nlen = (unsigned)strlen(name);
 	if (name == NULL || nlen == 0 || nlen > OA2_MAILBOX_MAX ||
 	    memchr(name, '\0', nlen) != NULL) {
 		u->seterror(u->conn, 0,
@@ -597,9 +640,40 @@ oauthbearer_step(void *c, sasl_client_params_t *p, const char *in,
 	    MECH_OAUTHBEARER, c, p, in, inlen, pn, out, outlen, op);
 }
 
-/* Only the mailbox is required: no password, unlike libsasl2's default. */
+/*
+ * What the mechanisms need from the host: the identity to act as, and no
+ * password (libsasl2's default, for NULL, is AUTHNAME and PASS).
+ *
+ * This list also decides, honestly, when libsasl2 may choose them.  Given
+ * the server's whole list, sasl_client_start() (libsasl2 2.1.28 as Debian
+ * 12 ships it, lib/client.c:762-836) takes the first mechanism of its own
+ * list that the server offers and whose required callbacks the host has
+ * (have_prompts(), client.c:535, asking _sasl_getcallback(), common.c:1722).
+ * Its own list is sorted as plugins load, by mech_compare() (client.c:144:
+ * security flags, channel binding, max_ssf, hash strength), and equals stay
+ * in load order (client.c:230-241): SASL_PATH order, then readdir() order
+ * of each directory (dlopen.c:387), which differs between file systems.
+ * XOAUTH2 and OAUTHBEARER equal PLAIN and LOGIN on every criterion: the
+ * same flags, NOANONYMOUS | PASS_CREDENTIALS, which is all that is true of
+ * a replayable bearer token; max_ssf 0; no channel binding.  Dropping a
+ * flag would hide them from hosts that ask for noanonymous (Postfix);
+ * claiming one more, or an SSF, would make them win everywhere.
+ *
+ * Requiring SASL_CB_USER breaks the tie without a false claim.  The only
+ * name OAUTHBEARER sends is an authzid (RFC 7628 section 3.1), and
+ * XOAUTH2's user= is the same; a host that registers no authzid callback
+ * logs in as its authentication name with a password (Postfix's default,
+ * send_cyrus_sasl_authzid = no: "send no SASL authoriZation ID"), which is
+ * PLAIN's and LOGIN's business, and libsasl2 now skips both mechanisms
+ * there whatever the load order.  A host that does register one (mbsync,
+ * imtest, Postfix with send_cyrus_sasl_authzid = yes) still ties, and must
+ * name the mechanism it wants (docs/postfix.md, docs/mbsync.md).
+ * tests/t-mech-choice.sh checks both load orders.  libsasl2 always has an
+ * AUTHNAME callback (its default, common.c:1799), so listing it excludes
+ * no host; it is here because the mailbox falls back to it.
+ */
 static const unsigned long required_prompts[] = {
-    SASL_CB_AUTHNAME, SASL_CB_LIST_END};
+    SASL_CB_USER, SASL_CB_AUTHNAME, SASL_CB_LIST_END};
 
 static sasl_client_plug_t plugins[] = {
     {

@@ -50,6 +50,9 @@
 #                  NULL: a mechanism returning SASL_INTERACT just fails),
 #                  global LOG callback only.  sasl_client_new("smtp", nexthop
 #                  host, no IP addresses).
+# The plugin requires a USER callback (plugin.c, required_prompts): without
+# -u, sasl-sample-client is never offered XOAUTH2/OAUTHBEARER, and neither
+# is Postfix without send_cyrus_sasl_authzid = yes.
 #
 # SECRETS: only throw-away test passwords (CLIENT_PASS) and test tokens of
 # the local identity provider ever appear in the logs written here.
@@ -227,7 +230,9 @@ smtptest_login()
 #   the "C:" lines.
 #
 # SAMPLE_CLIENT_AUTHZID (-u) and SAMPLE_CLIENT_REMOTE ("IP;PORT" for
-# -i remote=) are optional extras from the environment.
+# -i remote=) are optional extras from the environment.  Unset, the
+# authzid is USER for XOAUTH2 and OAUTHBEARER (the plugin needs one) and
+# none for other mechanisms; set but empty, there is no -u at all.
 
 # sample_client_start USER MECH [SERVICE] [HOST] [SERVER_B64...]: run the
 # client once with -a USER -m MECH -s SERVICE (smtp) -n HOST (127.0.0.1),
@@ -248,8 +253,13 @@ sample_client_start()
 	SAMPLE_CLIENT_OUT=$IT_DIR/sample-client.out
 	local -a args=(-m "$mech" -a "$user" -s "$service" -n "$host"
 	    -p "$(_clients_sasl_path)")
-	[ -n "${SAMPLE_CLIENT_AUTHZID:-}" ] &&
-	    args+=(-u "$SAMPLE_CLIENT_AUTHZID")
+	if [ -n "${SAMPLE_CLIENT_AUTHZID:-}" ]; then
+		args+=(-u "$SAMPLE_CLIENT_AUTHZID")
+	elif [ -z "${SAMPLE_CLIENT_AUTHZID+set}" ]; then
+		case $mech in
+		XOAUTH2|OAUTHBEARER) args+=(-u "$user") ;;
+		esac
+	fi
 	[ -n "${SAMPLE_CLIENT_REMOTE:-}" ] &&
 	    args+=(-i "remote=$SAMPLE_CLIENT_REMOTE")
 	{

@@ -2,7 +2,10 @@
 # XOAUTH2/OAUTHBEARER logins are checked by introspection at the test IdP,
 # and an smtp-sink that catches what submission relays.  Sourced by lib.sh.
 #
-#   dovecot_start            needs root and idp_start first; starts the sink too
+#   dovecot_start [NAME]     needs root and idp_start first; starts the sink too.
+#                            NAME: a further instance, in dovecot-NAME/, logging
+#                            to log/dovecot-NAME.log (the ports and variables
+#                            below then describe it; save the first's before)
 #   dovecot_seed_message USER SUBJECT   put one message into USER's INBOX
 #   sink_start               smtp-sink on 127.0.0.1:$SINK_PORT, one file per mail
 #   sink_count               number of messages caught so far
@@ -10,7 +13,9 @@
 #   sink_grep REGEX          grep -E the caught messages (grep's exit status)
 #
 # Exports IMAP_PORT IMAPS_PORT SUBMISSION_PORT SINK_PORT SINK_DIR IT_CA_FILE
-# DOVECOT_CONF DOVECOT_PID SINK_PID, and PLAIN_USER / PLAIN_PASSWORD.
+# DOVECOT_CONF DOVECOT_LOG DOVECOT_PID SINK_PID, and PLAIN_USER /
+# PLAIN_PASSWORD.  DOVECOT_AUTH_MECHANISMS (environment) replaces the
+# mechanisms offered, "xoauth2 oauthbearer plain".
 #
 # Everything lives under $IT_DIR (config, base_dir, state_dir, mail, certs);
 # only 127.0.0.1 is listened on; processes are stopped by PID at exit.
@@ -139,10 +144,10 @@ sink_grep()
 	find "$SINK_DIR" -type f -exec cat {} + | grep -E -- "$1"
 }
 
-# _dovecot_write_config DIR
+# _dovecot_write_config DIR NAME
 _dovecot_write_config()
 {
-	local d=$1 uid gid
+	local d=$1 name=$2 uid gid
 	uid=$(id -u "$DOVECOT_MAIL_USER")
 	gid=$(id -g "$DOVECOT_MAIL_USER")
 
@@ -166,15 +171,15 @@ _dovecot_write_config()
 
 	cat >"$d/dovecot.conf" <<-EOF
 	# sasl-oauth2 integration test instance (generated; see lib-dovecot.sh)
-	instance_name = sasl-oauth2-it-$$
+	instance_name = sasl-oauth2-it-$$$name
 	base_dir = $d/run
 	state_dir = $d/state
 	listen = 127.0.0.1
 	protocols = imap submission
 	hostname = localhost
-	log_path = $IT_DIR/log/dovecot.log
-	info_log_path = $IT_DIR/log/dovecot.log
-	debug_log_path = $IT_DIR/log/dovecot.log
+	log_path = $DOVECOT_LOG
+	info_log_path = $DOVECOT_LOG
+	debug_log_path = $DOVECOT_LOG
 	log_timestamp = "%Y-%m-%d %H:%M:%S "
 
 	ssl = yes
@@ -183,7 +188,7 @@ _dovecot_write_config()
 	ssl_dh = </usr/share/dovecot/dh.pem
 
 	disable_plaintext_auth = no
-	auth_mechanisms = xoauth2 oauthbearer plain
+	auth_mechanisms = ${DOVECOT_AUTH_MECHANISMS:-xoauth2 oauthbearer plain}
 	auth_failure_delay = 0
 	auth_verbose = yes
 	auth_verbose_passwords = no
@@ -261,9 +266,9 @@ _dovecot_wait_ready()
 	for _ in $(seq 1 $((secs * 10))); do
 		if ! it_alive "$pid"; then
 			# A parallel test took one of our free ports first.
-			tail -n +"$((from + 1))" "$IT_DIR/log/dovecot.log" |
+			tail -n +"$((from + 1))" "$DOVECOT_LOG" |
 			    grep -q "Address already in use" && return 2
-			it_fail "dovecot exited at start (see $IT_DIR/log/dovecot.log)"
+			it_fail "dovecot exited at start (see $DOVECOT_LOG)"
 		fi
 		up=0
 		for p in "$IMAP_PORT" "$IMAPS_PORT" "$SUBMISSION_PORT"; do
@@ -275,11 +280,13 @@ _dovecot_wait_ready()
 	it_fail "dovecot did not listen on its ports within ${secs}s"
 }
 
-# dovecot_start: IMAP/IMAPS/submission on free 127.0.0.1 ports (needs root
-# and a running IdP); starts the sink unless SINK_PORT is already set.
+# dovecot_start [NAME]: IMAP/IMAPS/submission on free 127.0.0.1 ports (needs
+# root and a running IdP); starts the sink unless SINK_PORT is already set.
+# With NAME, one more instance beside the first (see the top).
 dovecot_start()
 {
-	local d="$IT_DIR/dovecot" pid from rc attempt
+	local name=${1:+-$1} pid from rc attempt
+	local d="$IT_DIR/dovecot$name"
 	it_require_root
 	it_require dovecot doveconf doveadm openssl
 	[ -n "${IDP_PORT:-}" ] || it_fail "dovecot_start: call idp_start first"
@@ -296,7 +303,9 @@ dovecot_start()
 	[ -n "${SINK_PID:-}" ] || sink_start
 	_dovecot_make_certs "$d"
 	DOVECOT_CONF="$d/dovecot.conf"
-	export DOVECOT_CONF
+	DOVECOT_LOG="$IT_DIR/log/dovecot$name.log"
+	export DOVECOT_CONF DOVECOT_LOG
+	: >>"$DOVECOT_LOG"
 	# Free ports can be taken by a parallel test before dovecot binds
 	# them: on "Address already in use", pick others and start again.
 	for attempt in 1 2 3 4 5; do
@@ -306,12 +315,12 @@ dovecot_start()
 		SUBMISSION_PORT=$(_dovecot_distinct_port "$IDP_PORT" \
 		    "$SINK_PORT" "$IMAP_PORT" "$IMAPS_PORT")
 		export IMAP_PORT IMAPS_PORT SUBMISSION_PORT
-		_dovecot_write_config "$d"
+		_dovecot_write_config "$d" "$name"
 		doveconf -c "$DOVECOT_CONF" -n >"$IT_DIR/log/doveconf.log" 2>&1 ||
 		    it_fail "doveconf rejects the test configuration (see $IT_DIR/log/doveconf.log)"
-		from=$(wc -l <"$IT_DIR/log/dovecot.log" 2>/dev/null || echo 0)
+		from=$(wc -l <"$DOVECOT_LOG" 2>/dev/null || echo 0)
 		# -F: foreground, so the PID we track is the master's
-		dovecot -F -c "$DOVECOT_CONF" >>"$IT_DIR/log/dovecot.log" 2>&1 </dev/null &
+		dovecot -F -c "$DOVECOT_CONF" >>"$DOVECOT_LOG" 2>&1 </dev/null &
 		pid=$!
 		it_track "$pid"
 		DOVECOT_PID=$pid

@@ -23,8 +23,15 @@
 #     mailbox=ADDR     SASL user name in the password map (user@example.test)
 #     password=PW      SASL password in the map ("unused"; "" allowed)
 #     mech=M           smtp_sasl_mechanism_filter (xoauth2)
+#     authzid=yes|no   send_cyrus_sasl_authzid (yes when M names xoauth2 or
+#                      oauthbearer, as docs/postfix.md does for an OAuth
+#                      relay: the plugin is only offered to a host that
+#                      names an authzid; else no, Postfix's default)
 #     tls=none|may|encrypt  smtp_tls_security_level (none)
 #     chroot=n|y       chroot column of the smtp and relay services (n)
+#     master_cf=FILE   services in master.cf syntax (with "-o" lines): each
+#                      replaces the harness's service of that name, the
+#                      others are added
 #   Any other key=value becomes a main.cf override (postconf -e), applied
 #   last.  SASL_PATH ($IT_SASL_PATH, else the system plugin dir),
 #   SASL_OAUTH2_HELPER and SASL_OAUTH2_CONFIG (when set in the caller's
@@ -38,21 +45,30 @@ postfix_start()
 	local port=$1 kv
 	shift
 	local mailbox=user@example.test password=unused mech=xoauth2
-	local tls=none chroot=n
+	local tls=none chroot=n authzid="" master_cf=""
 	local -a overrides=()
 	for kv in "$@"; do
 		case $kv in
 		mailbox=*) mailbox=${kv#*=} ;;
 		password=*) password=${kv#*=} ;;
 		mech=*) mech=${kv#*=} ;;
+		authzid=*) authzid=${kv#*=} ;;
 		tls=*) tls=${kv#*=} ;;
 		chroot=*) chroot=${kv#*=} ;;
+		master_cf=*) master_cf=${kv#*=} ;;
 		*=*) overrides+=("$kv") ;;
 		*) it_fail "postfix_start: not key=value: $kv" ;;
 		esac
 	done
 	case $chroot in y|n) ;; *) it_fail "postfix_start: chroot=$chroot" ;; esac
 	case $tls in none|may|encrypt) ;; *) it_fail "postfix_start: tls=$tls" ;; esac
+	if [ -z "$authzid" ]; then
+		case $mech in
+		*xoauth2*|*oauthbearer*) authzid=yes ;;
+		*) authzid=no ;;
+		esac
+	fi
+	case $authzid in yes|no) ;; *) it_fail "postfix_start: authzid=$authzid" ;; esac
 
 	if [ -n "${POSTFIX_CONF:-}" ]; then
 		postfix_stop	# a restart with new settings
@@ -68,7 +84,7 @@ postfix_start()
 	chmod 0700 "$POSTFIX_DIR/data"
 	touch "$POSTFIX_LOG"
 
-	_postfix_write_master_cf "$chroot"
+	_postfix_write_master_cf "$chroot" "$master_cf"
 	_postfix_write_passwd "$port" "$mailbox" "$password"
 	: >"$POSTFIX_CONF/main.cf"
 	_postfix_set \
@@ -93,6 +109,7 @@ postfix_start()
 	    "smtp_sasl_auth_enable = yes" \
 	    "smtp_sasl_password_maps = texthash:$POSTFIX_CONF/sasl_passwd" \
 	    "smtp_sasl_mechanism_filter = $mech" \
+	    "send_cyrus_sasl_authzid = $authzid" \
 	    "smtp_sasl_security_options = noanonymous" \
 	    "smtp_sasl_tls_security_options = noanonymous" \
 	    "smtp_tls_security_level = $tls" \
@@ -124,7 +141,8 @@ postfix_start()
 	    it_fail "postfix master did not start (see $POSTFIX_LOG)"
 	it_track "$POSTFIX_MASTER_PID"
 	it_log "postfix instance $POSTFIX_CONF up (master $POSTFIX_MASTER_PID)," \
-	    "relay [127.0.0.1]:$port mech=$mech tls=$tls chroot=$chroot"
+	    "relay [127.0.0.1]:$port mech=$mech authzid=$authzid tls=$tls" \
+	    "chroot=$chroot"
 }
 
 # import_environment: Postfix's default list plus our variables, as
@@ -198,10 +216,12 @@ _postfix_write_passwd()
 }
 
 # Only the services a relay-only instance needs; everything runs
-# unchrooted except smtp/relay, whose chroot column is the parameter.
+# unchrooted except smtp/relay, whose chroot column is the first parameter.
+# The second, if not empty, is a file of services that replace or join
+# these (master_cf= of postfix_start).
 _postfix_write_master_cf()
 {
-	local c=$1
+	local c=$1 extra=${2:-} names
 	cat >"$POSTFIX_CONF/master.cf" <<EOF
 # service type  private unpriv  chroot  wakeup  maxproc command
 pickup     unix  n       -       n       60      1       pickup
@@ -226,6 +246,16 @@ anvil      unix  -       -       n       -       1       anvil
 scache     unix  -       -       n       -       1       scache
 postlog    unix-dgram n  -       n       -       1       postlogd
 EOF
+	[ -n "$extra" ] || return 0
+	[ -f "$extra" ] || it_fail "postfix_start: no master_cf file $extra"
+	names=$(awk '/^[^ \t#]/ { print $1 }' "$extra")
+	awk -v names="$names" '
+		BEGIN { n = split(names, a, "\n"); for (i = 1; i <= n; i++) drop[a[i]] = 1 }
+		!($1 in drop)
+	' "$POSTFIX_CONF/master.cf" >"$POSTFIX_CONF/master.cf.new" &&
+	    cat "$extra" >>"$POSTFIX_CONF/master.cf.new" &&
+	    mv "$POSTFIX_CONF/master.cf.new" "$POSTFIX_CONF/master.cf" ||
+	    it_fail "postfix_start: cannot merge $extra into master.cf"
 }
 
 # _postfix_master_pid: wait (5 s) for pid/master.pid and a live master.

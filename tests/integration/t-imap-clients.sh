@@ -60,6 +60,14 @@ got=$(SAMPLE_CLIENT_REMOTE="127.0.0.1;993" \
     >/dev/null && grep -m1 '^C: ' "$SAMPLE_CLIENT_OUT" | cut -c4-) || true
 [ "$got" = "$want" ] || it_fail "OAUTHBEARER initial response differs"
 it_log "sasl-sample-client: both initial responses byte for byte"
+# Without -u it registers no authzid callback, like Postfix's default: a
+# password host, to which libsasl2 never offers our mechanisms.
+for mech in XOAUTH2 OAUTHBEARER; do
+	if SAMPLE_CLIENT_AUTHZID= sample_client_start "$mb" $mech >/dev/null; then
+		it_fail "sasl-sample-client without -u got $mech"
+	fi
+done
+it_log "sasl-sample-client without an authzid: no XOAUTH2, no OAUTHBEARER"
 
 # Revoked while cached: a quick, clean failure, then a new token.
 revoked_round()

@@ -122,7 +122,8 @@ mapfile -t settings < <(doc_postconf_args "$main")
 [ ${#settings[@]} -ge 8 ] || it_fail "too few main.cf settings in the guide's snippet"
 
 # --- 1. a fresh keyring token: relay through the jail ---------------------
-postfix_start "$SUBMISSION_PORT" chroot=y tls=encrypt "${settings[@]}"
+# authzid=no: the guide's send_cyrus_sasl_authzid must do it.
+postfix_start "$SUBMISSION_PORT" authzid=no chroot=y tls=encrypt "${settings[@]}"
 jail=$POSTFIX_QUEUE
 want=$(doc_snippet postfix.md postfix-master.cf | tr -s ' \t' ' ')
 tr -s ' \t' ' ' <"$POSTFIX_CONF/master.cf" | grep -qxF "$want" ||

@@ -100,7 +100,8 @@ sender=$(doc_snippet postfix.md postfix-sender.cf \
     /etc/postfix/sender_relay "$maps/sender_relay")
 mapfile -t settings < <(doc_postconf_args "$main"; doc_postconf_args "$sender")
 [ ${#settings[@]} -ge 10 ] || it_fail "too few main.cf settings in the guide's snippets"
-postfix_start "$SUBMISSION_PORT" tls=encrypt "${settings[@]}"
+# authzid=no: the guide's send_cyrus_sasl_authzid must do it.
+postfix_start "$SUBMISSION_PORT" authzid=no tls=encrypt "${settings[@]}"
 [ "$(postconf -c "$POSTFIX_CONF" -h smtp_sender_dependent_authentication)" = yes ] ||
     it_fail "the sender-dependent settings did not reach main.cf"
 

@@ -93,7 +93,7 @@ it_log "token with a full quota: exit 0, valid token; said: $(cat "$IT_DIR/t1.er
 printf 'S: %s\n' "$(printf XOAUTH2 | base64 -w0)" >"$IT_DIR/sc.in"
 as_user SASL_PATH="$IT_SASL_PATH" SASL_OAUTH2_HELPER="$IT_HELPER" \
     timeout 20 setsid -w env "${IT_HOST_ENV[@]}" \
-    sasl-sample-client -m XOAUTH2 -a "$mb" -s smtp \
+    sasl-sample-client -m XOAUTH2 -a "$mb" -u "$mb" -s smtp \
     -n 127.0.0.1 -p "$IT_SASL_PATH" <"$IT_DIR/sc.in" >"$IT_DIR/sc.out" \
     2>"$IT_DIR/log/sample-client.err" || true
 c1=$(grep -m1 '^C: ' "$IT_DIR/sc.out" | cut -c4-)

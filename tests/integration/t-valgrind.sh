@@ -34,7 +34,7 @@ export SASL_PATH=$IT_SASL_PATH
 run_sample() # MECH: one initial response under valgrind
 {
 	printf 'S: %s\n' "$(printf %s "$1" | base64)" |
-	    $VG sasl-sample-client -m "$1" -a "$mb" -s imap \
+	    $VG sasl-sample-client -m "$1" -a "$mb" -u "$mb" -s imap \
 	    -n mail.example.test >"$IT_DIR/log/vg-sample-$1.log" 2>&1
 }
 # sample_sent MECH: what sasl-sample-client sent (its "C: " line, decoded).

@@ -36,17 +36,21 @@ static char plugin_dir[1024];
 static char helper[1024];
 static char modefile[] = "/tmp/oa2-plugin-test-XXXXXX";
 static char recordfile[1100];
-static const char *cb_user;
+static const char *cb_user;    /* the authentication name (AUTHNAME) */
+static const char *cb_authzid; /* USER; NULL: the same as cb_user */
 static const char *cb_pass;
 
 static int
-get_authname(void *ctx, int id, const char **result, unsigned *len)
+get_name(void *ctx, int id, const char **result, unsigned *len)
 {
-	if (id != SASL_CB_AUTHNAME || cb_user == NULL)
+	const char *v =
+	    id == SASL_CB_USER && cb_authzid != NULL ? cb_authzid : cb_user;
+
+	if ((id != SASL_CB_AUTHNAME && id != SASL_CB_USER) || v == NULL)
 		return SASL_FAIL;
-	*result = cb_user;
+	*result = v;
 	if (len != NULL)
-		*len = (unsigned)strlen(cb_user);
+		*len = (unsigned)strlen(v);
 	return SASL_OK;
 }
 
@@ -67,12 +71,22 @@ get_pass(sasl_conn_t *conn, void *ctx, int id, sasl_secret_t **psecret)
 /* libsasl2 stores every callback as int (*)(void). */
 #define CB(f) ((int (*)(void))(void (*)(void))(f))
 
-static sasl_callback_t callbacks[] = {
-    {SASL_CB_AUTHNAME, CB(get_authname), NULL},
-    {SASL_CB_PASS, CB(get_pass), NULL}, {SASL_CB_LIST_END, NULL, NULL}};
+/* A host that names an authzid: Postfix with send_cyrus_sasl_authzid. */
+static sasl_callback_t callbacks[] = {{SASL_CB_USER, CB(get_name), NULL},
+    {SASL_CB_AUTHNAME, CB(get_name), NULL}, {SASL_CB_PASS, CB(get_pass), NULL},
+    {SASL_CB_LIST_END, NULL, NULL}};
 
-/* No callbacks at all: the host answers prompts (mbsync, imtest). */
-static sasl_callback_t no_callbacks[] = {{SASL_CB_LIST_END, NULL, NULL}};
+/* A password host: Postfix's default, an authentication name and a
+ * password, no authzid. */
+static sasl_callback_t password_callbacks[] = {
+    {SASL_CB_AUTHNAME, CB(get_name), NULL}, {SASL_CB_PASS, CB(get_pass), NULL},
+    {SASL_CB_LIST_END, NULL, NULL}};
+
+/* Callbacks without procedures: the host answers prompts (mbsync,
+ * imtest). */
+static sasl_callback_t prompt_callbacks[] = {{SASL_CB_USER, NULL, NULL},
+    {SASL_CB_AUTHNAME, NULL, NULL}, {SASL_CB_PASS, NULL, NULL},
+    {SASL_CB_LIST_END, NULL, NULL}};
 
 static void
 set_mode(const char *mode)
@@ -489,39 +503,122 @@ test_keyring_followed(void **state)
 	sasl_dispose(&conn);
 }
 
+/*
+ * A host that answers prompts gets asked for the authzid and the
+ * authentication name at once (never for a password); the authzid is the
+ * mailbox, and where it is empty (imtest without -u) the authentication
+ * name is.
+ */
 static void
 test_prompts(void **state)
 {
-	const char *mb = mailbox("pr");
-	sasl_interact_t *interact = NULL, *p;
-	const char *out = NULL, *chosen = NULL;
-	unsigned outlen = 0;
-	char want[512];
-	sasl_conn_t *conn;
-	int saw_name = 0;
+	static const struct {
+		const char *authzid;
+		const char *authname;
+	} cases[] = {
+	    {"@", "someone-else@plugin.test"}, /* mbsync: both the User */
+	    {"", "@"},			       /* imtest without -u */
+	};
+	size_t i;
 
 	set_mode("token");
-	conn = new_conn(no_callbacks);
-	assert_int_equal(sasl_client_start(conn, "XOAUTH2", &interact, &out,
-			     &outlen, &chosen),
-	    SASL_INTERACT);
-	assert_non_null(interact);
-	for (p = interact; p->id != SASL_CB_LIST_END; p++) {
-		/* Only the mailbox: no password is asked for. */
-		assert_int_equal(p->id, SASL_CB_AUTHNAME);
-		p->result = mb;
-		p->len = (unsigned)strlen(mb);
-		saw_name = 1;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *mb = mailbox("pr");
+		sasl_interact_t *interact = NULL, *p;
+		const char *out = NULL, *chosen = NULL, *v;
+		unsigned outlen = 0;
+		char want[512];
+		sasl_conn_t *conn;
+		int seen = 0;
+
+		conn = new_conn(prompt_callbacks);
+		assert_int_equal(sasl_client_start(conn, "XOAUTH2", &interact,
+				     &out, &outlen, &chosen),
+		    SASL_INTERACT);
+		assert_non_null(interact);
+		for (p = interact; p->id != SASL_CB_LIST_END; p++) {
+			/* No password is asked for. */
+			assert_true(
+			    p->id == SASL_CB_USER || p->id == SASL_CB_AUTHNAME);
+			v = p->id == SASL_CB_USER ? cases[i].authzid
+						  : cases[i].authname;
+			v = strcmp(v, "@") == 0 ? mb : v;
+			p->result = v;
+			p->len = (unsigned)strlen(v);
+			seen |= p->id == SASL_CB_USER ? 1 : 2;
+		}
+		assert_int_equal(seen, 3);
+		assert_int_equal(sasl_client_start(conn, "XOAUTH2", &interact,
+				     &out, &outlen, &chosen),
+		    SASL_CONTINUE);
+		snprintf(want, sizeof(want),
+		    "user=%s\001auth=Bearer %s\001\001", mb, token_for(mb));
+		assert_int_equal(outlen, strlen(want));
+		assert_memory_equal(out, want, outlen);
+		sasl_dispose(&conn);
 	}
-	assert_true(saw_name);
-	assert_int_equal(sasl_client_start(conn, "XOAUTH2", &interact, &out,
-			     &outlen, &chosen),
-	    SASL_CONTINUE);
+}
+
+/* With callbacks too: the authzid wins; empty, the authentication name. */
+static void
+test_authzid_is_mailbox(void **state)
+{
+	const char *mb = mailbox("az");
+	char want[512];
+	sasl_conn_t *conn;
+
+	set_mode("token");
+	cb_user = "someone-else@plugin.test";
+	cb_authzid = mb;
+	conn = new_conn(callbacks);
+	snprintf(want, sizeof(want),
+	    "n,a=%s,\001host=mail.example.test\001"
+	    "port=993\001auth=Bearer %s\001\001",
+	    mb, token_for(mb));
+	expect_start(conn, "OAUTHBEARER", want, strlen(want));
+	sasl_dispose(&conn);
+
+	cb_user = mb;
+	cb_authzid = "";
+	conn = new_conn(callbacks);
 	snprintf(want, sizeof(want), "user=%s\001auth=Bearer %s\001\001", mb,
 	    token_for(mb));
-	assert_int_equal(outlen, strlen(want));
-	assert_memory_equal(out, want, outlen);
+	expect_start(conn, "XOAUTH2", want, strlen(want));
 	sasl_dispose(&conn);
+	cb_authzid = NULL;
+}
+
+/*
+ * A host that sends a password and no authzid (Postfix's default) never
+ * gets these mechanisms from libsasl2: not listed, not chosen, not even
+ * when named alone.  So installing the plugin cannot move its password
+ * relays off PLAIN or LOGIN (tests/t-mech-choice.sh: both load orders).
+ */
+static void
+test_password_host_excluded(void **state)
+{
+	static const char *const mechs[] = {"XOAUTH2", "OAUTHBEARER"};
+	const char *list = NULL, *out, *chosen;
+	unsigned outlen;
+	sasl_conn_t *conn;
+	size_t i;
+
+	set_mode("token");
+	cb_user = mailbox("pw");
+	cb_pass = "a password";
+	conn = new_conn(password_callbacks);
+	assert_int_equal(
+	    sasl_listmech(conn, NULL, "", " ", "", &list, NULL, NULL), SASL_OK);
+	assert_null(strstr(list, "XOAUTH2"));
+	assert_null(strstr(list, "OAUTHBEARER"));
+	sasl_dispose(&conn);
+	for (i = 0; i < sizeof(mechs) / sizeof(mechs[0]); i++) {
+		conn = new_conn(password_callbacks);
+		assert_int_equal(sasl_client_start(conn, mechs[i], NULL, &out,
+				     &outlen, &chosen),
+		    SASL_NOMECH);
+		sasl_dispose(&conn);
+	}
 }
 
 static void
@@ -666,6 +763,8 @@ main(void)
 	    cmocka_unit_test(test_error_spares_newer),
 	    cmocka_unit_test(test_keyring_followed),
 	    cmocka_unit_test(test_prompts),
+	    cmocka_unit_test(test_authzid_is_mailbox),
+	    cmocka_unit_test(test_password_host_excluded),
 	    cmocka_unit_test(test_compat_password_is_token),
 	    cmocka_unit_test(test_helper_failures),
 	    cmocka_unit_test(test_host_reaps),
