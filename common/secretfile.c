@@ -4,19 +4,24 @@
  * Checks are made on the open descriptor (fstat), so the file checked is
  * the file read; symlinks are not followed.
  * SECRETS: the file's contents, into the caller's wiping buffer; the read
- * chunk is wiped.
+ * chunk is wiped.  Files created hold the caller's secret, mode 0600 from
+ * the start (mkstemp), never a moment readable by others.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "err.h"
 #include "secretfile.h"
+#include "sysutil.h"
 
 int
 oa2_secretfile_read_fd(int fd, const char *what, const char *path,
@@ -102,4 +107,75 @@ out:
 		oa2_buf_reset(out);
 	close(fd);
 	return r;
+}
+
+/* A place we may not write (a fact to fix, not a moment to wait out). */
+static int
+cannot_write(int e)
+{
+	return e == EACCES || e == EPERM || e == EROFS || e == ENOENT ||
+		e == ENOTDIR
+	    ? OA2_ERR_PERM
+	    : OA2_ERR_IO;
+}
+
+int
+oa2_secretfile_create(
+    const char *path, const char *data, size_t len, char *err, size_t errsz)
+{
+	char dirbuf[PATH_MAX], tmp[PATH_MAX + 16];
+	const char *dir;
+	ssize_t w;
+	size_t off;
+	int fd, e, r = 0;
+
+	if (strlen(path) >= sizeof(dirbuf) ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >=
+		sizeof(tmp)) {
+		snprintf(err, errsz, "%s: path too long", path);
+		return OA2_ERR_INVAL;
+	}
+	memcpy(dirbuf, path, strlen(path) + 1);
+	dir = dirname(dirbuf);
+	if (oa2_mkdirs(dir) < 0) {
+		snprintf(err, errsz, "cannot create the directory %s: %s", dir,
+		    strerror(errno));
+		return cannot_write(errno);
+	}
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
+		snprintf(err, errsz, "cannot create a file in %s: %s", dir,
+		    strerror(errno));
+		return cannot_write(errno);
+	}
+	for (off = 0; off <= len && r == 0; off += (size_t)w) {
+		/* the data, then the newline as its last byte */
+		w = off < len ? write(fd, data + off, len - off)
+			      : write(fd, "\n", 1);
+		if (w < 0 && errno == EINTR)
+			w = 0;
+		else if (w <= 0)
+			r = OA2_ERR_IO;
+	}
+	if (r != 0 || fchmod(fd, 0600) < 0 || fsync(fd) < 0) {
+		snprintf(
+		    err, errsz, "cannot write %s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return OA2_ERR_IO;
+	}
+	close(fd);
+	if (link(tmp, path) < 0) {
+		e = errno;
+		unlink(tmp);
+		snprintf(err, errsz, "cannot create %s: %s", path, strerror(e));
+		return e == EEXIST		? OA2_ERR_CONFIG
+		    : e == EACCES || e == EPERM ? OA2_ERR_PERM
+						: OA2_ERR_IO;
+	}
+	unlink(tmp);
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	return 0;
 }

@@ -20,4 +20,11 @@ int oa2_secretfile_read(
 int oa2_secretfile_read_fd(int fd, const char *what, const char *path,
     struct oa2_buf *out, char *err, size_t errsz);
 
+/* Create path holding data and a newline, mode 0600 (missing parent
+ * directories 0700), complete or not at all: a temp file beside it,
+ * fsync'd, then linked to path, which must not exist (OA2_ERR_CONFIG
+ * then; nothing is ever replaced).  err gets one sentence on failure. */
+int oa2_secretfile_create(
+    const char *path, const char *data, size_t len, char *err, size_t errsz);
+
 #endif

@@ -46,8 +46,8 @@ CONF=$t/a.conf expect "" sasl-oauth2 setup microsoft --tenant ""
 CONF=$t/a.conf expect "" sasl-oauth2 setup microsoft --app-only ""
 
 # Every option each command's --help names is offered, in both files.
-for cmd in login token status refresh logout setup; do
-	for o in $("$helper" "$cmd" --help 2>&1 | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+for cmd in login token status refresh logout setup import; do
+	for o in $("$helper" "$cmd" --help 2>&1 | grep -o -- '--[a-z][a-z0-9-]*' | sort -u); do
 		got=$(CONF= complete_bash sasl-oauth2 "$cmd" "$o")
 		case " $got" in
 		*" $o "*) ;;

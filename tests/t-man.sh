@@ -24,14 +24,14 @@ done
 
 # mdoc writes "--x" as "\-x" behind Fl; compare in that form.
 man1=$src/man/sasl-oauth2.1
-for cmd in login token status refresh logout setup; do
+for cmd in login token status refresh logout setup import; do
 	grep -q "^\.It Cm $cmd\b" "$man1" || bad "sasl-oauth2(1) lacks the command $cmd"
-	for o in $("$helper" "$cmd" --help 2>&1 | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+	for o in $("$helper" "$cmd" --help 2>&1 | grep -o -- '--[a-z][a-z0-9-]*' | sort -u); do
 		grep -qF -- "Fl \\${o#-}" "$man1" ||
 		    bad "sasl-oauth2(1) lacks $cmd's option $o"
 	done
 done
-for o in $("$helper" --help 2>&1 | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+for o in $("$helper" --help 2>&1 | grep -o -- '--[a-z][a-z0-9-]*' | sort -u); do
 	grep -qF -- "Fl \\${o#-}" "$man1" || bad "sasl-oauth2(1) lacks the option $o"
 done
 for rc in 0 64 75 77 78; do

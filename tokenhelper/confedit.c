@@ -1,18 +1,19 @@
 /*
- * confedit.c: add an account section to a configuration file ("setup").
+ * confedit.c: add an account section to a configuration file ("setup",
+ * "import").
  *
  * The file is replaced, never edited in place: a new copy is written
  * beside it (its bytes as they were, then the section), synced, and
  * renamed over it, and the directory is synced; so a reader sees the old
  * file or the new one, never half of one.  The copy keeps the file's mode
  * and owner.  A new file is linked into place, so that a file someone
- * else created meanwhile is not overwritten.  Two setups at once take
+ * else created meanwhile is not overwritten.  Two writers at once take
  * turns on the file's lock; after the lock, the path must still be the
  * file that was locked (the other one may have replaced it).
  *
  * The file must pass the checks every command makes before it is read
  * (common/conf.c: this user's or root's, written by no one else) and
- * parse, before and after: setup never writes a file the commands would
+ * parse, before and after: no command writes a file the commands would
  * refuse, and refuses to touch one they refuse already.
  *
  * TRUST: the file is the user's; its bytes are copied, never interpreted
@@ -40,12 +41,15 @@
 #define ATTEMPTS 10
 
 /* The error class of a failed system call on the file or its directory:
- * not allowed is a configuration matter, anything else may pass. */
+ * not allowed, or a path that cannot be (a missing or non-directory
+ * parent), is a configuration matter; anything else may pass. */
 static int
 io_class(int e)
 {
-	return e == EACCES || e == EPERM || e == EROFS ? OA2_ERR_PERM
-						       : OA2_ERR_IO;
+	return e == EACCES || e == EPERM || e == EROFS || e == ENOENT ||
+		e == ENOTDIR
+	    ? OA2_ERR_PERM
+	    : OA2_ERR_IO;
 }
 
 static void
@@ -59,7 +63,7 @@ sync_dir(const char *dir)
 	}
 }
 
-/* Lock fd, waiting 10 s at most for another setup. */
+/* Lock fd, waiting 10 s at most for another writer. */
 static int
 lock_file(int fd)
 {
@@ -94,8 +98,8 @@ write_copy(const char *account, const char *shown, const char *dir,
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
 		e = errno;
 		say("account %s: cannot write a new copy of %s in %s: %s; run "
-		    "setup as a user who may, or name another file with -c "
-		    "FILE",
+		    "the command as a user who may, or name another file with "
+		    "-c FILE",
 		    account, shown, dir, strerror(e));
 		tmp[0] = '\0';
 		return io_class(e);
@@ -105,8 +109,8 @@ write_copy(const char *account, const char *shown, const char *dir,
 		fchown(fd, uid, gid) < 0)) {
 		e = errno;
 		say("account %s: cannot give the new copy of %s its owner "
-		    "(uid %u, gid %u) and mode %04o: %s; run setup as its "
-		    "owner",
+		    "(uid %u, gid %u) and mode %04o: %s; run the command as "
+		    "its owner",
 		    account, shown, (unsigned)uid, (unsigned)gid,
 		    (unsigned)mode, strerror(e));
 		goto fail;
@@ -163,7 +167,7 @@ joined(const char *old, size_t len, const struct oa2_buf *section,
 	return oa2_buf_append(out, section->data, section->len);
 }
 
-/* The new text must parse and hold the account: setup writes nothing the
+/* The new text must parse and hold the account: nothing is written the
  * commands would refuse. */
 static int
 check_result(const char *account, const char *shown, const struct oa2_buf *text)
@@ -343,7 +347,6 @@ config_add_section(
 		if ((r = add_once(account, path, target, dir, base, section)) !=
 		    RETRY)
 			return r;
-	say("account %s: %s keeps changing under setup; try again", account,
-	    path);
+	say("account %s: %s keeps changing; try again", account, path);
 	return OA2_ERR_IO;
 }

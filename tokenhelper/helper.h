@@ -285,5 +285,6 @@ int cmd_status(int argc, char **argv);
 int cmd_logout(int argc, char **argv);
 int cmd_refresh(int argc, char **argv);
 int cmd_setup(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 
 #endif

@@ -35,6 +35,10 @@ usage(FILE *f)
 	      "the tenant\n"
 	      "                     administrator's steps (see 'setup "
 	      "--help')\n"
+	      "  import TOOL ACCOUNT  take an account over from sasl-xoauth2 "
+	      "or\n"
+	      "                     mutt_oauth2, refresh token and all (see "
+	      "'import --help')\n"
 	      "\n"
 	      "Options:\n"
 	      "  -c, --config FILE  configuration file (default: "
@@ -98,6 +102,8 @@ main(int argc, char **argv)
 		return cmd_logout(argc, argv);
 	if (strcmp(cmd, "refresh") == 0)
 		return cmd_refresh(argc, argv);
+	if (strcmp(cmd, "import") == 0)
+		return cmd_import(argc, argv);
 	if (strcmp(cmd, "setup") == 0)
 		return cmd_setup(argc, argv);
 	say("unknown command '%s'; see 'sasl-oauth2 --help'", cmd);

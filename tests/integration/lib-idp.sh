@@ -186,6 +186,8 @@ idp_revoke()
 	"$IDP_MUA_SECRET_ID") auth=(-u "$cid:$IDP_MUA_SECRET_SECRET") ;;
 	"$IDP_RELAY_POST_ID") auth=(--data-urlencode "client_id=$cid"
 	    --data-urlencode "client_secret=$IDP_RELAY_POST_SECRET") ;;
+	"$IDP_MUA_POST_ID") auth=(--data-urlencode "client_id=$cid"
+	    --data-urlencode "client_secret=$IDP_MUA_POST_SECRET") ;;
 	*) auth=(--data-urlencode "client_id=$cid") ;; # public clients
 	esac
 	code=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' \

@@ -167,6 +167,18 @@ const CLIENTS = [
     redirect_uris: MUA_REDIRECTS,
     scope: MUA_SCOPE,
   },
+  {
+    // the secret in the form body, as the tools "import" takes accounts
+    // over from send it
+    client_id: C.IDP_MUA_POST_ID,
+    client_secret: C.IDP_MUA_POST_SECRET,
+    application_type: 'native',
+    token_endpoint_auth_method: 'client_secret_post',
+    grant_types: MUA_GRANTS,
+    response_types: ['code'],
+    redirect_uris: MUA_REDIRECTS,
+    scope: MUA_SCOPE,
+  },
 ];
 
 // relay-jwt: client credentials with private_key_jwt (RS256), enabled when
