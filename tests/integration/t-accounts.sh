@@ -206,6 +206,7 @@ store_json() # ACCOUNT FIELD: a string field of the account's store file
 login_url()
 {
 	local lpid
+	: >"$IT_DIR/log/login.$1.err" # not the last call's URL (a race)
 	"$H" login --no-browser --timeout 60 "$1" 2>"$IT_DIR/log/login.$1.err" &
 	lpid=$!
 	url=$(idp_auth_url "$IT_DIR/log/login.$1.err")

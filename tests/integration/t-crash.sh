@@ -47,6 +47,7 @@ it_on_cleanup "oa2_key_clear root '$user'; oa2_key_clear root '$user2'"
 login()
 {
 	local a=$1 u=$2 url lpid err=$IT_DIR/log/login-$1.err
+	: >"$err" # not the last call's URL (a race)
 	"$H" login --no-browser --timeout 60 "$a" 2>"$err" &
 	lpid=$!
 	url=""

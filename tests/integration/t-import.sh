@@ -83,6 +83,7 @@ client_secret_file = $IT_DIR/seed.secret
 client_auth = post
 scope = openid email offline_access
 EOF
+	: >"$IT_DIR/log/seed-login.err" # not the last call's URL (a race)
 	"$H" -c "$IT_DIR/seed.conf" login --no-browser --timeout 60 seed \
 	    2>"$IT_DIR/log/seed-login.err" &
 	lpid=$!

@@ -74,6 +74,7 @@ login_iss() # ISS_IN_REDIRECT: the login's exit code; stderr in login-iss.err
 {
 	local lurl rc=0
 	oa2_key_clear root "mixup.$$@example.test"
+	: >"$IT_DIR/log/login-iss.err" # not the last call's URL (a race)
 	"$H" login --no-browser --timeout 30 mixup 2>"$IT_DIR/log/login-iss.err" &
 	lpid=$!
 	lurl=$(idp_auth_url "$IT_DIR/log/login-iss.err")

@@ -17,6 +17,7 @@ H=$IT_HELPER
 login() # ACCOUNT LOGIN
 {
 	local url lpid
+	: >"$IT_DIR/log/login-$1.err" # not the last call's URL (a race)
 	"$H" login --no-browser --timeout 60 "$1" 2>"$IT_DIR/log/login-$1.err" &
 	lpid=$!
 	for _ in $(seq 1 100); do
