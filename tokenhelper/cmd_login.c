@@ -4,7 +4,9 @@
  *  - authorization code + PKCE S256 with a loopback redirect (RFC 8252,
  *    RFC 7636): a listener on 127.0.0.1 (or ::1) on a random port (or
  *    --port), the browser opened when a desktop session is there, else the
- *    URL printed; state checked; exactly one answer accepted.
+ *    URL printed; state checked; exactly one answer accepted.  Microsoft
+ *    gets http://localhost:PORT, the URI its users register (Entra ignores
+ *    the port of a localhost redirect URI, not its host or path).
  *    Headless: a browser on another machine ends on our redirect address
  *    there, so the login also reads its terminal, where the user pastes
  *    that address (or the code alone); the same parser and the same checks
@@ -420,7 +422,10 @@ login_authcode(struct account *acct, int no_browser, int timeout, unsigned port)
 	if ((r = oa2_pkce_new(&verifier, &challenge)) != 0 ||
 	    (r = oa2_state_new(&state)) != 0)
 		goto out;
-	r = loopback_open(&lb, LOOPBACK_IP, port);
+	/* Entra matches a localhost redirect URI on everything but its port:
+	 * send what docs/microsoft365.md has admins register. */
+	r = loopback_open(
+	    &lb, acct->microsoft ? LOOPBACK_LOCALHOST : LOOPBACK_IP, port);
 	if (r != 0 && port != 0 &&
 	    (lb.bind_errno == EADDRINUSE || lb.bind_errno == EACCES)) {
 		say("account %s: cannot listen on port %u of 127.0.0.1 for the "
