@@ -11,7 +11,8 @@
  *    there, so the login also reads its terminal, where the user pastes
  *    that address (or the code alone); the same parser and the same checks
  *    (loopback.c).  The ssh -L line that forwards the port is printed too.
- *  - device authorization grant (RFC 8628) for headless machines.
+ *  - device authorization grant (RFC 8628) for headless machines; refused
+ *    up front for Google, whose device flow refuses the Gmail scope.
  *  - client credentials: fetches a token to prove the configuration.
  *
  * The refresh token the login yields is saved durably (store.c) before
@@ -57,6 +58,7 @@
 #include "wire.h"
 
 #define LOGIN_TIMEOUT 300
+#define GOOGLE_MAIL_SCOPE "https://mail.google.com/"
 
 static void
 login_usage(FILE *f)
@@ -70,7 +72,7 @@ login_usage(FILE *f)
 	      "\n"
 	      "  --device        device code flow: print a code to enter on "
 	      "another\n"
-	      "                  device (headless servers); the default is "
+	      "                  device (not for Google); the default is "
 	      "the account's flow\n"
 	      "  --no-browser    print the URL instead of opening a browser\n"
 	      "  --port N        listen for the redirect on port N (for an "
@@ -778,6 +780,25 @@ parse_port(const char *arg, unsigned *port)
 	return 0;
 }
 
+/* Google's device flow answers invalid_scope for the Gmail scope (it
+ * allows a short list of scopes, not mail), so it is refused here, before
+ * any request, with the way that works. */
+static int
+google_device_refused(const struct account *acct)
+{
+	if (!acct->google || !scope_has(acct->scope, GOOGLE_MAIL_SCOPE))
+		return 0;
+	say("account %s: Google's device flow does not allow the Gmail scope "
+	    "(" GOOGLE_MAIL_SCOPE "), so a device code login (flow = "
+	    "device_code, or --device) cannot work for provider = google; use "
+	    "the browser login: remove flow = device_code and run "
+	    "'sasl-oauth2 login %s', which on a server without a browser lets "
+	    "you open the URL on another machine and paste the address it "
+	    "ends on",
+	    acct->name, acct->name);
+	return OA2_ERR_CONFIG;
+}
+
 int
 cmd_login(int argc, char **argv)
 {
@@ -839,8 +860,14 @@ cmd_login(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	oa2_buf_init(&tok, OA2_TOKEN_MAX);
-	if ((r = account_resolve(&cfg, a, NULL, &acct)) != 0 ||
-	    (r = account_endpoints(&acct)) != 0)
+	if ((r = account_resolve(&cfg, a, NULL, &acct)) != 0)
+		goto out;
+	if (acct.flow != FLOW_CLIENT_CREDENTIALS &&
+	    acct.flow != FLOW_PASSWORD &&
+	    (device || acct.flow == FLOW_DEVICE_CODE) &&
+	    (r = google_device_refused(&acct)) != 0)
+		goto out;
+	if ((r = account_endpoints(&acct)) != 0)
 		goto out;
 	if (acct.flow == FLOW_CLIENT_CREDENTIALS) {
 		if ((r = token_obtain(

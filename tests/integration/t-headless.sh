@@ -16,7 +16,9 @@
 #   - Entra's redirect URI rules at the Microsoft-like client (the
 #     registered http://localhost on any port; not 127.0.0.1, another path,
 #     [::1] or https), a Microsoft login delivered to http://localhost:PORT
-#     and one with the code alone pasted.
+#     and one with the code alone pasted;
+#   - provider = google with flow = device_code, or login --device,
+#     refused before any request with a sentence that says what to use.
 . "$(dirname "$0")/lib.sh"
 
 it_require_root
@@ -319,5 +321,34 @@ grep -q "logged in as $ms; .*refresh token stored" "$err" ||
     it_fail "microsoft, the code alone: $(cat "$err")"
 [ "$(leftover ms1)" = END ] || it_fail "the terminal kept something after the login"
 it_log "Entra: http://localhost on any port, nothing else; a Microsoft login delivered, and with the code alone pasted"
+
+# --- Google: no device flow, refused before any request ------------------
+# Google's device flow does not allow https://mail.google.com/ (its
+# mua-google client has no device grant either).
+g="g.$$@example.test"
+oa2_account gdev root "user=$g" "provider=google" \
+    "authorization_endpoint=$IDP_AUTH_URL" "token_endpoint=$IDP_TOKEN_URL" \
+    "device_authorization_endpoint=$IDP_DEVICE_URL" \
+    "client_id=$IDP_MUA_GOOGLE_ID" "client_secret=$IDP_MUA_GOOGLE_SECRET" \
+    "flow=device_code"
+oa2_account gweb root "user=$g" "provider=google" \
+    "authorization_endpoint=$IDP_AUTH_URL" "token_endpoint=$IDP_TOKEN_URL" \
+    "device_authorization_endpoint=$IDP_DEVICE_URL" \
+    "client_id=$IDP_MUA_GOOGLE_ID" "client_secret=$IDP_MUA_GOOGLE_SECRET"
+d0=$(idp_stats device_authorizations)
+t0=$(idp_stats token_requests)
+err=$IT_DIR/log/google-device.err
+for args in "gdev" "--device gweb"; do
+	rc=0
+	# shellcheck disable=SC2086 # two words
+	"$H" login --timeout 5 $args </dev/null 2>"$err" || rc=$?
+	[ "$rc" = 78 ] || it_fail "google, login $args: exit $rc, want 78: $(cat "$err")"
+	grep -q "Google's device flow does not allow the Gmail scope (https://mail.google.com/), so a device code login (flow = device_code, or --device) cannot work for provider = google; use the browser login" "$err" ||
+	    it_fail "google, login $args: $(cat "$err")"
+done
+[ "$(idp_stats device_authorizations)" = "$d0" ] &&
+    [ "$(idp_stats token_requests)" = "$t0" ] ||
+    it_fail "google: a device login made a request before it was refused"
+it_log "Google's device flow is refused before any request, with the way that works"
 
 it_pass

@@ -279,11 +279,14 @@ class TestAdapter {
 }
 
 // ---- counters for /_test/stats -----------------------------------------------
-const stats = { token_requests: 0, by_grant: {}, grants_revoked: 0 };
+const stats = {
+  token_requests: 0, by_grant: {}, grants_revoked: 0, device_authorizations: 0,
+};
 function resetStats() {
   stats.token_requests = 0;
   stats.by_grant = {};
   stats.grants_revoked = 0;
+  stats.device_authorizations = 0;
 }
 
 // ---- provider -------------------------------------------------------------------
@@ -527,6 +530,9 @@ provider.use(async (ctx, next) => {
       await next();
     }
   } finally {
+    if (ctx.method === 'POST' && ctx.path === '/device/auth') {
+      stats.device_authorizations += 1;
+    }
     if (ctx.method === 'POST' && ctx.path === '/token') {
       stats.token_requests += 1;
       const g = form?.grant_type || 'unknown';
