@@ -16,7 +16,8 @@
 #   - Entra's redirect URI rules at the Microsoft-like client (the
 #     registered http://localhost on any port; not 127.0.0.1, another path,
 #     [::1] or https), a Microsoft login delivered to http://localhost:PORT
-#     and one with the code alone pasted;
+#     on a fixed port, one with the code alone pasted, and a Google one
+#     with the address pasted: the guides' headless commands as written;
 #   - provider = google with flow = device_code, or login --device,
 #     refused before any request with a sentence that says what to use.
 . "$(dirname "$0")/lib.sh"
@@ -29,11 +30,35 @@ it_install_products
 export XDG_STATE_HOME=$IT_DIR/state
 H=$IT_HELPER
 
+# The guides' account names: their snippets run as written.
 far="far.$$@example.test"
+ms="ms.$$@example.test"
+g="g.$$@example.test"
 oa2_config_init root
 oa2_account far root "user=$far" "provider=generic" "issuer=$IDP_ISSUER" \
     "client_id=$IDP_MUA_ID" "scope=openid email offline_access"
+oa2_account work root "user=$ms" "provider=microsoft" \
+    "tenant=contoso.onmicrosoft.com" "authorization_endpoint=$IDP_AUTH_URL" \
+    "token_endpoint=$IDP_TOKEN_URL" "client_id=$IDP_MUA_MS_ID"
+oa2_account gmail root "user=$g" "provider=google" \
+    "authorization_endpoint=$IDP_AUTH_URL" "token_endpoint=$IDP_TOKEN_URL" \
+    "device_authorization_endpoint=$IDP_DEVICE_URL" \
+    "client_id=$IDP_MUA_GOOGLE_ID" "client_secret=$IDP_MUA_GOOGLE_SECRET"
+oa2_account gdev root "user=$g" "provider=google" \
+    "authorization_endpoint=$IDP_AUTH_URL" "token_endpoint=$IDP_TOKEN_URL" \
+    "device_authorization_endpoint=$IDP_DEVICE_URL" \
+    "client_id=$IDP_MUA_GOOGLE_ID" "client_secret=$IDP_MUA_GOOGLE_SECRET" \
+    "flow=device_code"
 oa2_env
+
+# guide_args DOC SNIPPET [FROM TO]...: the arguments of the guide's
+# "sasl-oauth2 login ..." command, one per line.
+guide_args()
+{
+	local doc=$1 name=$2
+	shift 2
+	doc_snippet "$doc" "$name" "sasl-oauth2 login " "" "$@" | tr ' ' '\n'
+}
 
 TMUX_SOCK=$IT_DIR/tmux.sock
 # shellcheck disable=SC2016 # expanded at cleanup
@@ -231,36 +256,7 @@ grep -q "forward the port from there" "$err" || it_fail "no terminal: no ssh -L 
 [ "$(idp_stats authorization_code)" = "$c0" ] || it_fail "no terminal: a code was redeemed"
 it_log "without a terminal only the listener counts"
 
-# --- --port N, and a taken port -------------------------------------------
-port=$(it_free_port)
-err=$IT_DIR/log/port.err
-"$H" login --no-browser --port "$port" --timeout 30 far 2>"$err" &
-lpid=$!
-url=$(idp_auth_url "$err")
-case $url in
-*"redirect_uri=http%3A%2F%2F127.0.0.1%3A$port%2Fcallback"*) ;;
-*) it_fail "--port $port: the redirect URI is not on that port" ;;
-esac
-grep -Eq "^ssh -L $port:127\.0\.0\.1:$port [^ ]+@[^ ]+$" "$err" ||
-    it_fail "--port: the ssh -L line: $(cat "$err")"
-idp_browser "$url" "$far" >"$IT_DIR/log/browser-port.log" 2>&1 ||
-    it_fail "--port: the browser could not deliver"
-wait $lpid || it_fail "--port: exit $?: $(cat "$err")"
-rc=0
-"$H" login --no-browser --port "$IDP_PORT" --timeout 5 far 2>"$err" || rc=$?
-[ "$rc" = 75 ] || it_fail "a taken port: exit $rc, want 75: $(cat "$err")"
-grep -q "cannot listen on port $IDP_PORT of 127.0.0.1 for the redirect (Address already in use): another program or another login holds it; choose another --port" "$err" ||
-    it_fail "a taken port: $(cat "$err")"
-! grep -q "$IDP_ISSUER/auth" "$err" || it_fail "a taken port: the URL was printed anyway"
-for bad in 0 65536 x; do
-	rc=0
-	"$H" login --port "$bad" far 2>"$err" || rc=$?
-	[ "$rc" = 64 ] && grep -q "port number (1 to 65535)" "$err" ||
-	    it_fail "--port $bad: exit $rc: $(cat "$err")"
-done
-it_log "--port N listens there; a taken port is refused with a sentence"
-
-# --- Entra's redirect URI rules, and a Microsoft login --------------------
+# --- Entra's redirect URI rules ---------------------------------------------
 # The Microsoft-like client registers http://localhost, as
 # docs/microsoft365.md tells admins to; Entra ignores the port of a
 # localhost URI and nothing else (idp/server.mjs, PROVIDER MODELS).
@@ -286,25 +282,44 @@ for u in http://127.0.0.1:1234/callback http://127.0.0.1:1234 \
 	[ "$st" = 400 ] && grep -qF "AADSTS50011: The redirect URI '$u'" "$IT_DIR/entra.html" ||
 	    it_fail "Entra model: $u not refused with AADSTS50011 ($st)"
 done
-ms="ms.$$@example.test"
-oa2_account ms root "user=$ms" "provider=microsoft" \
-    "tenant=contoso.onmicrosoft.com" "authorization_endpoint=$IDP_AUTH_URL" \
-    "token_endpoint=$IDP_TOKEN_URL" "client_id=$IDP_MUA_MS_ID"
-# Delivered: the browser resolves localhost, we listen on both addresses.
-err=$IT_DIR/log/ms-delivered.err
-"$H" login --no-browser --timeout 30 ms 2>"$err" &
+it_log "Entra model: http://localhost on any port; not 127.0.0.1, another path, [::1] or https"
+
+# --- the guide's --port N (Microsoft, delivered), and a taken port ----------
+port=$(it_free_port)
+mapfile -t args < <(guide_args microsoft365.md ms-headless-port 8400 "$port")
+err=$IT_DIR/log/port.err
+"$H" login --timeout 30 "${args[@]}" 2>"$err" &
 lpid=$!
 url=$(idp_auth_url "$err")
 case $url in
-*"&redirect_uri=http%3A%2F%2Flocalhost%3A"[0-9]*"&"*) ;;
-*) it_fail "microsoft: the redirect URI is not http://localhost:PORT: $url" ;;
+*"&redirect_uri=http%3A%2F%2Flocalhost%3A$port&"*) ;;
+*) it_fail "--port $port: the redirect URI is not http://localhost:$port: $url" ;;
 esac
-idp_browser "$url" "$ms" >"$IT_DIR/log/browser-ms.log" 2>&1 ||
-    it_fail "microsoft: the browser failed: $(cat "$IT_DIR/log/browser-ms.log")"
-wait $lpid || it_fail "microsoft: login exited $?: $(cat "$err")"
-# Pasted, the code alone (Entra promises no RFC 9207 iss to check).
-rm -f "$XDG_STATE_HOME/sasl-oauth2/ms.json"
-pane_login ms1 --no-browser --timeout 60 ms
+grep -Eq "^ssh -L $port:127\.0\.0\.1:$port [^ ]+@[^ ]+$" "$err" ||
+    it_fail "--port: the ssh -L line: $(cat "$err")"
+# The browser resolves localhost itself; we listen on both addresses.
+idp_browser "$url" "$ms" >"$IT_DIR/log/browser-port.log" 2>&1 ||
+    it_fail "--port: the browser could not deliver: $(cat "$IT_DIR/log/browser-port.log")"
+wait $lpid || it_fail "--port: exit $?: $(cat "$err")"
+grep -q "logged in as $ms; .*refresh token stored" "$err" || it_fail "--port: $(cat "$err")"
+rc=0
+"$H" login --no-browser --port "$IDP_PORT" --timeout 5 far 2>"$err" || rc=$?
+[ "$rc" = 75 ] || it_fail "a taken port: exit $rc, want 75: $(cat "$err")"
+grep -q "cannot listen on port $IDP_PORT of 127.0.0.1 for the redirect (Address already in use): another program or another login holds it; choose another --port" "$err" ||
+    it_fail "a taken port: $(cat "$err")"
+! grep -q "$IDP_ISSUER/auth" "$err" || it_fail "a taken port: the URL was printed anyway"
+for bad in 0 65536 x; do
+	rc=0
+	"$H" login --port "$bad" far 2>"$err" || rc=$?
+	[ "$rc" = 64 ] && grep -q "port number (1 to 65535)" "$err" ||
+	    it_fail "--port $bad: exit $rc: $(cat "$err")"
+done
+it_log "--port N: a Microsoft login delivered to http://localhost:N; a taken port refused with a sentence"
+
+# --- the guides' headless logins: Microsoft with the code alone, Google ------
+rm -f "$XDG_STATE_HOME/sasl-oauth2/work.json"
+mapfile -t args < <(guide_args microsoft365.md ms-headless-login)
+pane_login ms1 --timeout 60 "${args[@]}"
 err=$IT_DIR/log/ms1.err
 url=$(idp_auth_url "$err")
 wait_for "$err" "paste it here"
@@ -313,6 +328,7 @@ case $(cat "$IT_DIR/ms1.url") in
 http://localhost:[0-9]*"/?code="*) ;;
 *) it_fail "microsoft: the browser ended elsewhere than http://localhost:PORT/" ;;
 esac
+# Entra promises no RFC 9207 iss: the code alone will do.
 printf '%s\n' "$(code_of "$IT_DIR/ms1.url")" >"$IT_DIR/ms1.code"
 paste ms1 "$IT_DIR/ms1.code"
 rc=$(wait_rc ms1)
@@ -320,25 +336,27 @@ rc=$(wait_rc ms1)
 grep -q "logged in as $ms; .*refresh token stored" "$err" ||
     it_fail "microsoft, the code alone: $(cat "$err")"
 [ "$(leftover ms1)" = END ] || it_fail "the terminal kept something after the login"
-it_log "Entra: http://localhost on any port, nothing else; a Microsoft login delivered, and with the code alone pasted"
+mapfile -t args < <(guide_args google.md google-headless-login)
+pane_login g1 --timeout 60 "${args[@]}"
+err=$IT_DIR/log/g1.err
+url=$(idp_auth_url "$err")
+wait_for "$err" "paste it here"
+elsewhere g1 "$url" "$g"
+paste g1 "$IT_DIR/g1.url"
+rc=$(wait_rc g1)
+[ "$rc" = 0 ] || it_fail "google, the pasted address: exit $rc: $(cat "$err")"
+grep -q "logged in as $g; .*refresh token stored" "$err" ||
+    it_fail "google, the pasted address: $(cat "$err")"
+[ "$(leftover g1)" = END ] || it_fail "the terminal kept something after the login"
+it_log "the guides' headless logins: Microsoft with the code alone, Google with the address"
 
 # --- Google: no device flow, refused before any request ------------------
 # Google's device flow does not allow https://mail.google.com/ (its
 # mua-google client has no device grant either).
-g="g.$$@example.test"
-oa2_account gdev root "user=$g" "provider=google" \
-    "authorization_endpoint=$IDP_AUTH_URL" "token_endpoint=$IDP_TOKEN_URL" \
-    "device_authorization_endpoint=$IDP_DEVICE_URL" \
-    "client_id=$IDP_MUA_GOOGLE_ID" "client_secret=$IDP_MUA_GOOGLE_SECRET" \
-    "flow=device_code"
-oa2_account gweb root "user=$g" "provider=google" \
-    "authorization_endpoint=$IDP_AUTH_URL" "token_endpoint=$IDP_TOKEN_URL" \
-    "device_authorization_endpoint=$IDP_DEVICE_URL" \
-    "client_id=$IDP_MUA_GOOGLE_ID" "client_secret=$IDP_MUA_GOOGLE_SECRET"
 d0=$(idp_stats device_authorizations)
 t0=$(idp_stats token_requests)
 err=$IT_DIR/log/google-device.err
-for args in "gdev" "--device gweb"; do
+for args in "gdev" "--device gmail"; do
 	rc=0
 	# shellcheck disable=SC2086 # two words
 	"$H" login --timeout 5 $args </dev/null 2>"$err" || rc=$?
