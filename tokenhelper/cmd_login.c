@@ -784,18 +784,21 @@ parse_port(const char *arg, unsigned *port)
  * allows a short list of scopes, not mail), so it is refused here, before
  * any request, with the way that works. */
 static int
-google_device_refused(const struct account *acct)
+google_device_refused(const struct account *acct, int device_option)
 {
 	if (!acct->google || !scope_has(acct->scope, GOOGLE_MAIL_SCOPE))
 		return 0;
 	say("account %s: Google's device flow does not allow the Gmail scope "
 	    "(" GOOGLE_MAIL_SCOPE "), so a device code login (flow = "
 	    "device_code, or --device) cannot work for provider = google; use "
-	    "the browser login: remove flow = device_code and run "
-	    "'sasl-oauth2 login %s', which on a server without a browser lets "
-	    "you open the URL on another machine and paste the address it "
-	    "ends on",
-	    acct->name, acct->name);
+	    "the browser login: %s 'sasl-oauth2 login %s', which on a server "
+	    "without a browser lets you open the URL on another machine and "
+	    "paste the address it ends on",
+	    acct->name,
+	    acct->flow == FLOW_DEVICE_CODE ? "remove flow = device_code and run"
+		: device_option		   ? "run, without --device,"
+					   : "run",
+	    acct->name);
 	return OA2_ERR_CONFIG;
 }
 
@@ -865,7 +868,7 @@ cmd_login(int argc, char **argv)
 	if (acct.flow != FLOW_CLIENT_CREDENTIALS &&
 	    acct.flow != FLOW_PASSWORD &&
 	    (device || acct.flow == FLOW_DEVICE_CODE) &&
-	    (r = google_device_refused(&acct)) != 0)
+	    (r = google_device_refused(&acct, device)) != 0)
 		goto out;
 	if ((r = account_endpoints(&acct)) != 0)
 		goto out;
