@@ -4,9 +4,11 @@
 # by idp/browser.mjs "on another machine": with BROWSER_DELIVER=0 the final
 # redirect is captured, never delivered, and the address it ended on is
 # pasted (tmux paste-buffer) into the helper's terminal, a tmux pane:
-#   - garbage, a foreign address and a wrong state are refused with a
-#     sentence each and the login goes on; the right address logs in; the
-#     pasted code is shown nowhere (no echo);
+#   - garbage, a foreign address, a wrong state and (where the provider
+#     promises RFC 9207's iss) the code alone are refused with a sentence
+#     each and the login goes on; the right address logs in; the pasted
+#     code is shown nowhere (no echo); an address naming another issuer
+#     ends the login as a redirect would;
 #   - an error=access_denied address ends the login with the provider's
 #     refusal (exit 77);
 #   - a paste after the listener already got the code goes nowhere, not
@@ -171,6 +173,10 @@ wait_for "$err" "that address is not this login's redirect, which starts with $r
 sed 's/\([?&]state=\)[^&]*/\1forged-state/' "$IT_DIR/far1.url" >"$IT_DIR/far1.bad"
 paste far1 "$IT_DIR/far1.bad"
 wait_for "$err" "that address belongs to another login (its state is not this one's)"
+# This IdP promises RFC 9207's iss, which a code alone cannot show.
+printf '%s\n' "$(code_of "$IT_DIR/far1.url")" >"$IT_DIR/far1.code"
+paste far1 "$IT_DIR/far1.code"
+wait_for "$err" "the provider names itself in the address (RFC 9207), which a code alone does not show"
 [ ! -e "$IT_DIR/far1.rc" ] || it_fail "a refused paste ended the login: $(cat "$err")"
 paste far1 "$IT_DIR/far1.url"
 rc=$(wait_rc far1)
@@ -187,7 +193,7 @@ code=$(code_of "$IT_DIR/far1.url")
 ! grep -qF -- "$code" "$IT_DIR/log/far1.screen" "$err" ||
     it_fail "the pasted code was shown"
 [ "$(leftover far1)" = END ] || it_fail "the terminal kept something after the login"
-it_log "pasted address: garbage, a foreign address and a wrong state refused, the right one logged in, nothing echoed"
+it_log "pasted address: garbage, a foreign address, a wrong state and a bare code (iss promised) refused, the right one logged in, nothing echoed"
 
 # --- error=access_denied pasted -------------------------------------------
 pane_login deny --no-browser --timeout 60 far
@@ -206,6 +212,24 @@ grep -q "the identity provider refused the login: access_denied" "$err" ||
     it_fail "a pasted access_denied: $(cat "$err")"
 [ "$(leftover deny)" = END ] || it_fail "the terminal kept something after the login"
 it_log "a pasted error=access_denied ends the login with the provider's refusal"
+
+# --- RFC 9207: a pasted address naming another issuer ----------------------
+# The same check as a delivered redirect: refused before the code is
+# redeemed, and the login ends (a mix-up is no typo to retry).
+pane_login mixup --no-browser --timeout 60 far
+err=$IT_DIR/log/mixup.err
+url=$(idp_auth_url "$err")
+wait_for "$err" "paste it here"
+c0=$(idp_stats authorization_code)
+BROWSER_ISS=http://127.0.0.1:1/evil elsewhere mixup "$url" "$far"
+paste mixup "$IT_DIR/mixup.url"
+rc=$(wait_rc mixup)
+[ "$rc" = 77 ] || it_fail "a pasted address from another issuer: exit $rc, want 77: $(cat "$err")"
+grep -q "comes from issuer http://127.0.0.1:1/evil, not from $IDP_ISSUER (RFC 9207)" "$err" ||
+    it_fail "a pasted address from another issuer: $(cat "$err")"
+[ "$(idp_stats authorization_code)" = "$c0" ] || it_fail "a refused code was redeemed"
+[ "$(leftover mixup)" = END ] || it_fail "the terminal kept something after the login"
+it_log "a pasted address naming another issuer is refused (RFC 9207), as a redirect is"
 
 # --- a paste after the listener got the code ------------------------------
 # The login redeems the code under the account's lock: held here, the
