@@ -380,15 +380,18 @@ it_log "the guides' headless logins: Microsoft with the code alone, Google with 
 d0=$(idp_stats device_authorizations)
 t0=$(idp_stats token_requests)
 err=$IT_DIR/log/google-device.err
-for args in "gdev:remove flow = device_code and run 'sasl-oauth2 login gdev'" \
-    "--device gmail:run, without --device, 'sasl-oauth2 login gmail'"; do
-	rc=0
-	# shellcheck disable=SC2086 # one or two words
-	"$H" login --timeout 5 ${args%%:*} </dev/null 2>"$err" || rc=$?
-	[ "$rc" = 78 ] || it_fail "google, login ${args%%:*}: exit $rc, want 78: $(cat "$err")"
-	grep -qF "Google's device flow does not allow the Gmail scope (https://mail.google.com/), so a device code login (flow = device_code, or --device) cannot work for provider = google; use the browser login: ${args#*:}, which on a server without a browser lets you open the URL on another machine and paste the address it ends on" "$err" ||
-	    it_fail "google, login ${args%%:*}: $(cat "$err")"
-done
+# google_refused FIX ARGS...: login ARGS is refused with exit 78 and FIX.
+google_refused()
+{
+	local fix=$1 rc=0
+	shift
+	"$H" login --timeout 5 "$@" </dev/null 2>"$err" || rc=$?
+	[ "$rc" = 78 ] || it_fail "google, login $*: exit $rc, want 78: $(cat "$err")"
+	grep -qF "Google's device flow does not allow the Gmail scope (https://mail.google.com/), so a device code login (flow = device_code, or --device) cannot work for provider = google; use the browser login: $fix, which on a server without a browser lets you open the URL on another machine and paste the address it ends on" "$err" ||
+	    it_fail "google, login $*: $(cat "$err")"
+}
+google_refused "remove flow = device_code and run 'sasl-oauth2 login gdev'" gdev
+google_refused "run, without --device, 'sasl-oauth2 login gmail'" --device gmail
 [ "$(idp_stats device_authorizations)" = "$d0" ] &&
     [ "$(idp_stats token_requests)" = "$t0" ] ||
     it_fail "google: a device login made a request before it was refused"
