@@ -364,6 +364,15 @@ has_prefix_ci(const char *p, size_t n, const char *prefix, size_t plen)
 	return 1;
 }
 
+/* line starts with prefix (ASCII case ignored), then "/", "?" or its end:
+ * under the origin prefix names, not under a longer port or host. */
+static int
+under(const char *line, size_t len, const char *prefix, size_t plen)
+{
+	return has_prefix_ci(line, len, prefix, plen) &&
+	    (len == plen || line[plen] == '/' || line[plen] == '?');
+}
+
 /* What a code copied out of an address bar may hold: RFC 3986 unreserved,
  * "/" (Google's "4/0A..."), and what stays of escapes and padding.  Anything
  * else (a space, ":", "&", "?", "#") is not a code. */
@@ -391,8 +400,8 @@ oa2_redirect_parse_pasted(const char *line, size_t len,
     const char *redirect_uri, struct oa2_redirect *out, int *bare)
 {
 	char tmp[OA2_REDIRECT_REQ_MAX], target[OA2_REDIRECT_REQ_MAX];
-	const char *scheme_end, *path, *rest;
-	size_t olen, plen, n, tlen;
+	const char *scheme_end, *path, *rest, *authority;
+	size_t olen, alen, plen, n, tlen;
 	int r;
 
 	redirect_clear(out);
@@ -419,16 +428,24 @@ oa2_redirect_parse_pasted(const char *line, size_t len,
 	plen = strlen(path);
 	if (plen + 6 >= sizeof(target))
 		return OA2_ERR_INVAL;
-
-	if (has_prefix_ci(line, len, "http://", 7) ||
+	/* Ours only: the same origin, port and all, then the path or the
+	 * query; the provider's own pages are not.  A browser shows the
+	 * address without its scheme, so a partial copy may start with host
+	 * and port. */
+	authority = scheme_end + 3;
+	alen = olen - (size_t)(authority - redirect_uri);
+	rest = NULL;
+	if (under(line, len, authority, alen)) {
+		rest = line + alen;
+		n = len - alen;
+	} else if (has_prefix_ci(line, len, "http://", 7) ||
 	    has_prefix_ci(line, len, "https://", 8)) {
-		/* Ours only: the same origin, port and all, then the path
-		 * or the query.  The provider's own pages are not. */
-		if (!has_prefix_ci(line, len, redirect_uri, olen) ||
-		    (len > olen && line[olen] != '/' && line[olen] != '?'))
+		if (!under(line, len, redirect_uri, olen))
 			return OA2_ERR_NOTFOUND;
 		rest = line + olen;
 		n = len - olen;
+	}
+	if (rest != NULL) {
 		/* "http://localhost:PORT?code=..." is the path "/". */
 		tlen = 0;
 		if (n == 0 || rest[0] == '?')

@@ -57,16 +57,20 @@ int oa2_redirect_parse(const char *data, size_t len, struct oa2_redirect *out);
 #define OA2_PASTED_CODE_MIN 10
 
 /*
- * A line the user pasted into the login's terminal (untrusted): the address
- * the browser ended on, or the authorization code alone.  redirect_uri is the
- * one the login sent ("http://127.0.0.1:PORT/callback",
- * "http://localhost:PORT"). Spaces, tabs and line ends around the line are
- * dropped.  An address must start with redirect_uri's origin (scheme, host and
- * port, ASCII case ignored); its path and query then go through the same
- * origin-form parser as a request to the listener, so they get the same checks
- * and caps.  A code alone (OA2_PASTED_CODE_MIN or more of A-Z a-z 0-9 - . _ ~ /
- * % = +) is parsed as the query "code=LINE" of redirect_uri's path, and *bare
- * is set: it carries no state and no iss, which the caller must weigh. Returns
+ * A line the user pasted into the login's terminal (untrusted): the
+ * address the browser ended on, or the authorization code alone.
+ * redirect_uri is the one the login sent: "http://127.0.0.1:PORT/callback"
+ * or "http://localhost:PORT".  Spaces, tabs and line ends around the line
+ * are dropped.
+ *
+ * An address must start with redirect_uri's origin (scheme, host and port,
+ * ASCII case ignored), or with its host and port alone (what a browser
+ * shows of it); its path and query then go through the same origin-form
+ * parser as a request to the listener, so they get the same checks and
+ * caps.  A code alone (OA2_PASTED_CODE_MIN or more of A-Z a-z 0-9 and
+ * - . _ ~ / % = +) is parsed as the query "code=LINE" of redirect_uri's
+ * path, and *bare is set: it carries no state and no iss, which the caller
+ * must weigh.  Returns
  *   0  out holds the path (a code alone: redirect_uri's, "/" when it has
  *      none), code, state, error, iss as the listener would see them; the
  *      caller judges them (path, state) exactly as it judges a request;
