@@ -12,7 +12,8 @@
 #   - an error=access_denied address ends the login with the provider's
 #     refusal (exit 77);
 #   - a paste after the listener already got the code goes nowhere, not
-#     even to whatever reads the terminal next (a shell);
+#     even to whatever reads the terminal next (a shell); ^C while waiting
+#     gives the terminal back in its modes, without what was typed;
 #   - without a terminal only the listener counts;
 #   - the ssh -L line, --port N, and a taken port refused with a sentence;
 #   - Entra's redirect URI rules at the Microsoft-like client (the
@@ -258,6 +259,31 @@ rc=$(wait_rc late)
 left=$(leftover late)
 [ "$left" = END ] || it_fail "the late paste reached the next reader of the terminal: '${left:0:40}...'"
 it_log "a paste after the listener got the code goes nowhere, not to the shell either"
+
+# --- ^C while waiting: the terminal comes back as it was -------------------
+# The pane's shell handles SIGINT (a handler, not SIG_IGN, which the login
+# would inherit) and so outlives the login to compare the terminal's modes.
+rm -f "$IT_DIR/intr.rc" "$IT_DIR/intr.left"
+# shellcheck disable=SC2016 # for the pane's shell
+tmux -S "$TMUX_SOCK" new-session -d -s intr -x 200 -y 50 \
+    env PATH="$PATH" TERM=screen SASL_OAUTH2_CONFIG="$SASL_OAUTH2_CONFIG" \
+    XDG_STATE_HOME="$XDG_STATE_HOME" E="$IT_DIR/log/intr.err" \
+    R="$IT_DIR/intr.rc" L="$IT_DIR/intr.left" D="$IT_DIR" \
+    bash --norc --noprofile -c 'trap : INT; stty -g >"$D/intr.before"
+	"$0" login --no-browser --timeout 60 far 2>"$E"; echo $? >"$R"
+	stty -g >"$D/intr.after"; IFS= read -r -t 60 l; printf "%s" "$l" >"$L"' \
+    "$H" || it_fail "intr: tmux could not start the login"
+it_track "$(tmux -S "$TMUX_SOCK" display-message -p -t intr '#{pane_pid}')"
+wait_for "$IT_DIR/log/intr.err" "paste it here"
+tmux -S "$TMUX_SOCK" send-keys -t intr -l "half-typed-line"
+sleep 0.3
+tmux -S "$TMUX_SOCK" send-keys -t intr C-c
+rc=$(wait_rc intr)
+[ "$rc" = 130 ] || it_fail "^C: exit $rc, want 130 (SIGINT): $(cat "$IT_DIR/log/intr.err")"
+cmp -s "$IT_DIR/intr.before" "$IT_DIR/intr.after" ||
+    it_fail "^C left the terminal in other modes: $(cat "$IT_DIR/intr.before") -> $(cat "$IT_DIR/intr.after")"
+[ "$(leftover intr)" = END ] || it_fail "^C left the half-typed line for the shell"
+it_log "^C while waiting gives the terminal back as it was, and drops what was typed"
 
 # --- no terminal: the listener alone --------------------------------------
 # A valid address on a stdin that is not a terminal is not read.
