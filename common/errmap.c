@@ -47,11 +47,12 @@ static const struct aad_hint aad_hints[] = {
 	"the application was not found in this tenant; check client_id "
 	"and tenant"},
     {50011, OA2_ERR_CLIENT,
-	"the redirect URI is not registered; add http://localhost as a "
-	"\"Mobile and desktop\" redirect URI in Entra"},
+	"the redirect URI is not registered; add exactly http://localhost "
+	"(no port, no path: Entra ignores only the port) as a \"Mobile and "
+	"desktop\" redirect URI in Entra"},
     {500113, OA2_ERR_CLIENT,
-	"the app has no redirect URI; add http://localhost as a \"Mobile "
-	"and desktop\" redirect URI in Entra"},
+	"the app has no redirect URI; add exactly http://localhost (no "
+	"port, no path) as a \"Mobile and desktop\" redirect URI in Entra"},
     {50076, OA2_ERR_AUTH,
 	"multi-factor authentication is required; use an interactive "
 	"login (flow = authorization_code or device_code)"},

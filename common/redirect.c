@@ -14,8 +14,14 @@
  * and fields leave this file bounded; error and error_description are made
  * printable.  Whether the request is the real redirect is decided by the
  * caller, by comparing state.
+ * The address a user pastes (the browser on another machine never reached
+ * our listener) goes through the very same origin-form parser once its
+ * origin is checked: one parser, one set of checks, whichever way the
+ * answer came.
+ *
  * SECRETS: the authorization code.  It goes into a wiping buffer; the
- * decoding scratch buffer is wiped; the caller must wipe the raw request.
+ * decoding scratch buffers are wiped; the caller must wipe the raw request
+ * or the pasted line.
  */
 #include "config.h"
 
@@ -219,6 +225,18 @@ parse_target(const char *t, size_t n, char *tmp, struct oa2_redirect *out)
 	return 0;
 }
 
+/* The request-target's bytes: visible ASCII, no space. */
+static size_t
+target_len(const char *t, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && t[i] != ' '; i++)
+		if ((unsigned char)t[i] < 0x21 || (unsigned char)t[i] > 0x7e)
+			return (size_t)-1;
+	return i;
+}
+
 /* "GET" SP request-target SP "HTTP/1." DIGIT; line is without CRLF. */
 static int
 parse_request_line(const char *l, size_t n, char *tmp, struct oa2_redirect *out)
@@ -228,10 +246,9 @@ parse_request_line(const char *l, size_t n, char *tmp, struct oa2_redirect *out)
 
 	if (n < 4 || memcmp(l, "GET ", 4) != 0)
 		return OA2_ERR_PARSE;
-	for (i = 4; i < n && l[i] != ' '; i++)
-		if ((unsigned char)l[i] < 0x21 || (unsigned char)l[i] > 0x7e)
-			return OA2_ERR_PARSE;
-	tlen = i - 4;
+	if ((tlen = target_len(l + 4, n - 4)) == (size_t)-1)
+		return OA2_ERR_PARSE;
+	i = 4 + tlen;
 	if (n - i != sizeof(vers) || memcmp(l + i, vers, sizeof(vers) - 1) ||
 	    l[n - 1] < '0' || l[n - 1] > '9')
 		return OA2_ERR_PARSE;
@@ -322,5 +339,145 @@ out:
 	explicit_bzero(tmp, sizeof(tmp));
 	if (r != 0)
 		redirect_clear(out);
+	return r;
+}
+
+/* Case-insensitive ASCII prefix test. */
+static int
+has_prefix_ci(const char *p, size_t n, const char *prefix, size_t plen)
+{
+	size_t i;
+	char a, b;
+
+	if (n < plen)
+		return 0;
+	for (i = 0; i < plen; i++) {
+		a = p[i];
+		b = prefix[i];
+		if (a >= 'A' && a <= 'Z')
+			a = (char)(a - 'A' + 'a');
+		if (b >= 'A' && b <= 'Z')
+			b = (char)(b - 'A' + 'a');
+		if (a != b)
+			return 0;
+	}
+	return 1;
+}
+
+/* line starts with prefix (ASCII case ignored), then "/", "?" or its end:
+ * under the origin prefix names, not under a longer port or host. */
+static int
+under(const char *line, size_t len, const char *prefix, size_t plen)
+{
+	return has_prefix_ci(line, len, prefix, plen) &&
+	    (len == plen || line[plen] == '/' || line[plen] == '?');
+}
+
+/* What a code copied out of an address bar may hold: RFC 3986 unreserved,
+ * "/" (Google's "4/0A..."), and what stays of escapes and padding.  Anything
+ * else (a space, ":", "&", "?", "#") is not a code. */
+static int
+is_bare_code(const char *p, size_t n)
+{
+	static const char extra[] = "-._~/%=+";
+	size_t i;
+	char c;
+
+	if (n < OA2_PASTED_CODE_MIN)
+		return 0;
+	for (i = 0; i < n; i++) {
+		c = p[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			(c >= '0' && c <= '9') ||
+			(c != '\0' && strchr(extra, c) != NULL)))
+			return 0;
+	}
+	return 1;
+}
+
+int
+oa2_redirect_parse_pasted(const char *line, size_t len,
+    const char *redirect_uri, struct oa2_redirect *out, int *bare)
+{
+	char tmp[OA2_REDIRECT_REQ_MAX], target[OA2_REDIRECT_REQ_MAX];
+	const char *scheme_end, *path, *rest, *authority;
+	size_t olen, alen, plen, n, tlen;
+	int r;
+
+	redirect_clear(out);
+	*bare = 0;
+	/* Whatever the terminal or the clipboard added around it. */
+	while (len > 0 && (line[0] == ' ' || line[0] == '\t'))
+		line++, len--;
+	while (len > 0 &&
+	    (line[len - 1] == ' ' || line[len - 1] == '\t' ||
+		line[len - 1] == '\r' || line[len - 1] == '\n'))
+		len--;
+	if (len == 0)
+		return 1;
+	if (len >= OA2_REDIRECT_REQ_MAX)
+		return OA2_ERR_TOOBIG;
+	/* The redirect URI we sent splits into its origin and its path. */
+	if ((scheme_end = strstr(redirect_uri, "://")) == NULL)
+		return OA2_ERR_INVAL;
+	path = strchr(scheme_end + 3, '/');
+	olen =
+	    path != NULL ? (size_t)(path - redirect_uri) : strlen(redirect_uri);
+	if (path == NULL)
+		path = "/";
+	plen = strlen(path);
+	if (plen + 6 >= sizeof(target))
+		return OA2_ERR_INVAL;
+	/* Ours only: the same origin, port and all, then the path or the
+	 * query; the provider's own pages are not.  A browser shows the
+	 * address without its scheme, so a partial copy may start with host
+	 * and port. */
+	authority = scheme_end + 3;
+	alen = olen - (size_t)(authority - redirect_uri);
+	rest = NULL;
+	if (under(line, len, authority, alen)) {
+		rest = line + alen;
+		n = len - alen;
+	} else if (has_prefix_ci(line, len, "http://", 7) ||
+	    has_prefix_ci(line, len, "https://", 8)) {
+		if (!under(line, len, redirect_uri, olen))
+			return OA2_ERR_NOTFOUND;
+		rest = line + olen;
+		n = len - olen;
+	}
+	if (rest != NULL) {
+		/* "http://localhost:PORT?code=..." is the path "/". */
+		tlen = 0;
+		if (n == 0 || rest[0] == '?')
+			target[tlen++] = '/';
+		memcpy(target + tlen, rest, n);
+		tlen += n;
+	} else {
+		/* The code alone, as the address showed it: parsed as the
+		 * query "code=..." of our path, by the same parser. */
+		if (!is_bare_code(line, len))
+			return OA2_ERR_PARSE;
+		memcpy(target, path, plen);
+		memcpy(target + plen, "?code=", 6);
+		tlen = plen + 6;
+		if (tlen + len > sizeof(target)) {
+			r = OA2_ERR_TOOBIG;
+			goto out;
+		}
+		memcpy(target + tlen, line, len);
+		tlen += len;
+		*bare = 1;
+	}
+	if (target_len(target, tlen) != tlen)
+		r = OA2_ERR_PARSE; /* a space, a control, 8-bit */
+	else
+		r = parse_target(target, tlen, tmp, out);
+out:
+	explicit_bzero(tmp, sizeof(tmp));
+	explicit_bzero(target, sizeof(target));
+	if (r != 0) {
+		redirect_clear(out);
+		*bare = 0;
+	}
 	return r;
 }

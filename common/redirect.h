@@ -1,7 +1,8 @@
 /*
  * redirect.h: parse the one HTTP request the loopback listener of the
  * authorization code flow accepts (RFC 8252 7.3): the browser's GET of
- * http://127.0.0.1:PORT/callback?code=...&state=...
+ * http://127.0.0.1:PORT/callback?code=...&state=... -- or the same address
+ * pasted by the user when the browser runs on another machine.
  */
 #ifndef OA2_REDIRECT_H
 #define OA2_REDIRECT_H
@@ -50,5 +51,39 @@ void oa2_redirect_free(struct oa2_redirect *r);
  * length: a failure must reach the user.
  */
 int oa2_redirect_parse(const char *data, size_t len, struct oa2_redirect *out);
+
+/* The shortest line taken for an authorization code alone: no provider's
+ * code is shorter, and a stray word or keypress is not sent as one. */
+#define OA2_PASTED_CODE_MIN 10
+
+/*
+ * A line the user pasted into the login's terminal (untrusted): the
+ * address the browser ended on, or the authorization code alone.
+ * redirect_uri is the one the login sent: "http://127.0.0.1:PORT/callback"
+ * or "http://localhost:PORT".  Spaces, tabs and line ends around the line
+ * are dropped.
+ *
+ * An address must start with redirect_uri's origin (scheme, host and port,
+ * ASCII case ignored), or with its host and port alone (what a browser
+ * shows of it); its path and query then go through the same origin-form
+ * parser as a request to the listener, so they get the same checks and
+ * caps.  A code alone (OA2_PASTED_CODE_MIN or more of A-Z a-z 0-9 and
+ * - . _ ~ / % = +) is parsed as the query "code=LINE" of redirect_uri's
+ * path, and *bare is set: it carries no state and no iss, which the caller
+ * must weigh.  Returns
+ *   0  out holds the path (a code alone: redirect_uri's, "/" when it has
+ *      none), code, state, error, iss as the listener would see them; the
+ *      caller judges them (path, state) exactly as it judges a request;
+ *   1  the line is blank;
+ *   OA2_ERR_NOTFOUND  an http(s) address, but not under redirect_uri's
+ *      origin (a page of the provider, another login's port);
+ *   OA2_ERR_PARSE     neither an address nor a code, or a malformed one;
+ *   OA2_ERR_TOOBIG    OA2_REDIRECT_REQ_MAX bytes or more, or a field over
+ *      its size;
+ *   OA2_ERR_INVAL     redirect_uri is not an absolute http(s) URI.
+ * On error out is left cleared and *bare 0.  The caller wipes line.
+ */
+int oa2_redirect_parse_pasted(const char *line, size_t len,
+    const char *redirect_uri, struct oa2_redirect *out, int *bare);
 
 #endif

@@ -2,24 +2,40 @@
  * cmd_login.c: "sasl-oauth2 login": authorize an account once.
  *
  *  - authorization code + PKCE S256 with a loopback redirect (RFC 8252,
- *    RFC 7636): a listener on 127.0.0.1 (or ::1) on a random port, the
- *    browser opened when a desktop session is there, else the URL printed;
- *    state checked; exactly one redirect accepted.
- *  - device authorization grant (RFC 8628) for headless machines.
+ *    RFC 7636): a listener on 127.0.0.1 (or ::1) on a random port (or
+ *    --port), the browser opened when a desktop session is there, else the
+ *    URL printed; state checked; exactly one answer accepted.  Microsoft
+ *    gets http://localhost:PORT, the URI its users register (Entra ignores
+ *    the port of a localhost redirect URI, not its host or path).
+ *    Headless: a browser on another machine ends on our redirect address
+ *    there, so the login also reads its terminal, where the user pastes
+ *    that address (or the code alone); the same parser and the same checks
+ *    (loopback.c).  The ssh -L line that forwards the port is printed too.
+ *  - device authorization grant (RFC 8628) for headless machines; refused
+ *    up front for Google, whose device flow refuses the Gmail scope.
  *  - client credentials: fetches a token to prove the configuration.
  *
  * The refresh token the login yields is saved durably (store.c) before
  * the access token is cached.
  *
- * TRUST: the redirect request (loopback.c, redirect.c) and every answer
- * of the identity provider are untrusted and parsed with caps.
+ * TRUST: the redirect request and the pasted line (loopback.c, redirect.c)
+ * and every answer of the identity provider are untrusted and parsed with
+ * caps.  The environment (SSH_CONNECTION, the host name) only shapes the
+ * printed ssh line, and is checked before it is printed.
  * SECRETS: the PKCE verifier, the authorization code, the device code and
- * the tokens, all in wiping buffers; verbose output shows lengths only.
+ * the tokens, all in wiping buffers; verbose output shows lengths only.  A
+ * pasted line is not echoed (the terminal's echo is off while we read it),
+ * and whatever is typed after the answer is discarded when the terminal is
+ * given back, so that no code reaches the shell or its history.
  */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pwd.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,28 +58,38 @@
 #include "wire.h"
 
 #define LOGIN_TIMEOUT 300
+#define GOOGLE_MAIL_SCOPE "https://mail.google.com/"
 
 static void
 login_usage(FILE *f)
 {
-	fputs("usage: sasl-oauth2 login [--device] [--no-browser] "
-	      "[--timeout SECS] ACCOUNT\n"
+	fputs("usage: sasl-oauth2 login [--device] [--no-browser] [--port N] "
+	      "[--timeout SECS]\n"
+	      "                         ACCOUNT\n"
 	      "\n"
 	      "Authorize ACCOUNT once; afterwards 'sasl-oauth2 token ACCOUNT' "
 	      "and the\nplugin get fresh tokens by themselves.\n"
 	      "\n"
 	      "  --device        device code flow: print a code to enter on "
 	      "another\n"
-	      "                  device (headless servers); the default is "
+	      "                  device (not for Google); the default is "
 	      "the account's flow\n"
 	      "  --no-browser    print the URL instead of opening a browser\n"
+	      "  --port N        listen for the redirect on port N (for an "
+	      "ssh -L tunnel\n"
+	      "                  opened beforehand); default: a free one\n"
 	      "  --timeout SECS  how long to wait for the browser or device "
 	      "(default 300)\n"
 	      "\n"
+	      "On a server without a browser, open the URL on another machine "
+	      "and paste\nthe address the browser ends on into this "
+	      "terminal.\n"
+	      "\n"
 	      "Examples:\n"
 	      "  sasl-oauth2 login work                # opens the browser\n"
-	      "  sasl-oauth2 login --device relay      # on a server via "
-	      "ssh\n",
+	      "  sasl-oauth2 login --no-browser work   # on a server via ssh\n"
+	      "  sasl-oauth2 login --device relay      # a code to enter "
+	      "elsewhere\n",
 	    f);
 }
 
@@ -238,17 +264,149 @@ check_iss(const struct account *acct, const struct oa2_redirect *rd)
 	return 0;
 }
 
+/*
+ * The login's terminal while a pasted answer may come: non-canonical, so
+ * that a long address is not cut at the line discipline's 4095 bytes, and
+ * without echo, so that the code stays out of the scrollback.  Given back
+ * on every way out, the usual signals included, with TCSAFLUSH: whatever
+ * was typed or pasted meanwhile goes nowhere, in particular not to the
+ * shell that reads the terminal next (it may hold a code).
+ */
+static struct termios term_saved;
+static volatile sig_atomic_t term_taken;
+static const int term_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+static struct sigaction
+    term_oldact[sizeof(term_signals) / sizeof(term_signals[0])];
+
+static void
+term_on_signal(int sig)
+{
+	if (term_taken)
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &term_saved);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void
+terminal_give_back(void)
+{
+	sigset_t block, old;
+	size_t i;
+
+	if (!term_taken)
+		return;
+	/* Put in the background meanwhile, we would be stopped by SIGTTOU
+	 * unless it is blocked. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTTOU);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &term_saved);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	term_taken = 0;
+	for (i = 0; i < sizeof(term_signals) / sizeof(term_signals[0]); i++)
+		sigaction(term_signals[i], &term_oldact[i], NULL);
+}
+
+/* Take stdin's terminal if we run in its foreground; 1 if taken.  With no
+ * terminal (a pipe, /dev/null, a background job) the login listens only. */
 static int
-login_authcode(struct account *acct, int no_browser, int timeout)
+terminal_take(void)
+{
+	struct termios raw;
+	struct sigaction sa;
+	size_t i;
+
+	if (!isatty(STDIN_FILENO) || tcgetpgrp(STDIN_FILENO) != getpgrp() ||
+	    tcgetattr(STDIN_FILENO, &term_saved) != 0)
+		return 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = term_on_signal;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(term_signals) / sizeof(term_signals[0]); i++) {
+		sigaction(term_signals[i], NULL, &term_oldact[i]);
+		if (term_oldact[i].sa_handler != SIG_IGN) /* nohup stays */
+			sigaction(term_signals[i], &sa, NULL);
+	}
+	raw = term_saved;
+	raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO | ECHONL);
+	raw.c_cc[VMIN] = 1;
+	raw.c_cc[VTIME] = 0;
+	term_taken = 1;
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) != 0) {
+		terminal_give_back();
+		return 0;
+	}
+	return 1;
+}
+
+/* s is made of word characters (and those of extra) only, and not empty. */
+static int
+is_word(const char *s, const char *extra)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+			(*s >= '0' && *s <= '9') || strchr(extra, *s) != NULL))
+			return 0;
+	return 1;
+}
+
+/* The ssh line that forwards the browser machine's port to our listener:
+ * with the address and port this ssh session came in by, where sshd says
+ * so (SSH_CONNECTION), else the host name; each checked before use. */
+static void
+print_tunnel(const struct loopback *lb)
+{
+	char conn[256], host[256] = "", sport[8] = "";
+	char *f[4], *p;
+	unsigned char addr[sizeof(struct in6_addr)];
+	const struct passwd *pw = getpwuid(geteuid());
+	const char *e = getenv("SSH_CONNECTION");
+	const char *user =
+	    pw != NULL && is_word(pw->pw_name, "._-") ? pw->pw_name : "USER";
+	int n = 0;
+	long port;
+
+	/* "client-address client-port server-address server-port" */
+	if (e != NULL && strlen(e) < sizeof(conn)) {
+		memcpy(conn, e, strlen(e) + 1);
+		for (p = conn; n < 4; p++) {
+			f[n++] = p;
+			if ((p = strchr(p, ' ')) == NULL)
+				break;
+			*p = '\0';
+		}
+		if (n == 4 &&
+		    (inet_pton(AF_INET, f[2], addr) == 1 ||
+			inet_pton(AF_INET6, f[2], addr) == 1) &&
+		    is_word(f[3], "") && strlen(f[3]) < 6) {
+			snprintf(host, sizeof(host), "%s", f[2]);
+			port = strtol(f[3], NULL, 10);
+			if (port != 22)
+				snprintf(sport, sizeof(sport), "%ld", port);
+		}
+	}
+	if (host[0] == '\0' &&
+	    (gethostname(host, sizeof(host)) != 0 ||
+		host[sizeof(host) - 1] != '\0' || !is_word(host, ".-")))
+		snprintf(host, sizeof(host), "SERVER");
+	fprintf(stderr, "ssh -L %u:%s:%u %s%s%s%s@%s\n", lb->port, lb->addr,
+	    lb->port, sport[0] ? "-p " : "", sport, sport[0] ? " " : "", user,
+	    host);
+}
+
+static int
+login_authcode(struct account *acct, int no_browser, int timeout, unsigned port)
 {
 	struct oa2_buf verifier, challenge, state, url;
 	struct oa2_token_response tr;
 	struct oa2_redirect rd;
 	struct loopback lb = {.fd = -1};
-	char redirect_uri[128];
+	char redirect_uri[128], label[256];
 	time_t expiry;
 	pid_t browser = -1;
-	int r, lock = -1;
+	int r, lock = -1, pasting = 0;
 
 	oa2_buf_init(&verifier, 256);
 	oa2_buf_init(&challenge, 256);
@@ -266,10 +424,22 @@ login_authcode(struct account *acct, int no_browser, int timeout)
 	if ((r = oa2_pkce_new(&verifier, &challenge)) != 0 ||
 	    (r = oa2_state_new(&state)) != 0)
 		goto out;
-	if ((r = loopback_open(&lb)) != 0) {
+	/* Entra matches a localhost redirect URI on everything but its port:
+	 * send what docs/microsoft365.md has admins register. */
+	r = loopback_open(
+	    &lb, acct->microsoft ? LOOPBACK_LOCALHOST : LOOPBACK_IP, port);
+	if (r != 0 && port != 0 &&
+	    (lb.bind_errno == EADDRINUSE || lb.bind_errno == EACCES)) {
+		say("account %s: cannot listen on port %u of 127.0.0.1 for the "
+		    "redirect (%s): another program or another login holds "
+		    "it; choose another --port, or leave --port out for a "
+		    "free one",
+		    acct->name, port, strerror(lb.bind_errno));
+		goto out;
+	} else if (r != 0) {
 		say("account %s: cannot listen on a loopback port for the "
-		    "redirect; use --device",
-		    acct->name);
+		    "redirect (%s); use --device",
+		    acct->name, strerror(lb.bind_errno));
 		goto out;
 	}
 	loopback_redirect_uri(&lb, redirect_uri, sizeof(redirect_uri));
@@ -289,13 +459,33 @@ login_authcode(struct account *acct, int no_browser, int timeout)
 	fprintf(stderr,
 	    "sasl-oauth2: waiting up to %d s for the redirect to %s\n", timeout,
 	    redirect_uri);
+	if ((pasting = terminal_take())) {
+		fprintf(stderr,
+		    "sasl-oauth2: if the browser is on another machine, copy "
+		    "the address it ends on (even an error page) and paste it "
+		    "here, then press Enter (it is not shown); or forward the "
+		    "port from that machine before you sign in:\n");
+	} else {
+		fprintf(stderr,
+		    "sasl-oauth2: if the browser is on another machine, "
+		    "forward the port from there before you sign in:\n");
+	}
+	print_tunnel(&lb);
+	/* A code alone names no issuer: only where none is promised. */
+	snprintf(label, sizeof(label), "account %s", acct->name);
+	lb.label = label;
+	lb.paste_fd = pasting ? STDIN_FILENO : -1;
+	lb.bare_code_ok = !acct->iss_supported;
 	r = loopback_wait(&lb, state.data, timeout, &rd);
 	loopback_close(&lb);
 	browser_reap(browser);
 	if (r == OA2_ERR_TIMEOUT) {
 		say("account %s: no redirect arrived within %d s; run login "
-		    "again (or use --device)",
-		    acct->name, timeout);
+		    "again%s (or use --device)",
+		    acct->name, timeout,
+		    pasting ? ", and paste the address the browser ends on if "
+			      "it is on another machine"
+			    : "");
 		goto out;
 	} else if (r != 0) {
 		say("account %s: the loopback listener failed: %s", acct->name,
@@ -312,8 +502,9 @@ login_authcode(struct account *acct, int no_browser, int timeout)
 		r = OA2_ERR_AUTH;
 		goto out;
 	}
-	verbose("account %s: got an authorization code (%u bytes)", acct->name,
-	    (unsigned)rd.code.len);
+	verbose("account %s: got an authorization code (%u bytes) %s",
+	    acct->name, (unsigned)rd.code.len,
+	    lb.pasted ? "pasted on the terminal" : "by the redirect");
 	if ((r = login_lock(acct, &lock)) != 0 ||
 	    (r = flow_code_exchange(
 		 acct, rd.code.data, redirect_uri, verifier.data, &tr)) != 0 ||
@@ -325,6 +516,7 @@ login_authcode(struct account *acct, int no_browser, int timeout)
 out:
 	account_unlock(lock);
 	loopback_close(&lb);
+	terminal_give_back();
 	oa2_buf_free(&verifier);
 	oa2_buf_free(&challenge);
 	oa2_buf_free(&state);
@@ -580,12 +772,51 @@ out:
 	return r;
 }
 
+static int
+parse_port(const char *arg, unsigned *port)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || v < 1 || v > 65535) {
+		say("--port takes a port number (1 to 65535)");
+		return -1;
+	}
+	*port = (unsigned)v;
+	return 0;
+}
+
+/* Google's device flow answers invalid_scope for the Gmail scope (it
+ * allows a short list of scopes, not mail), so it is refused here, before
+ * any request, with the way that works. */
+static int
+google_device_refused(const struct account *acct, int device_option)
+{
+	if (!acct->google || !scope_has(acct->scope, GOOGLE_MAIL_SCOPE))
+		return 0;
+	say("account %s: Google's device flow does not allow the Gmail scope "
+	    "(" GOOGLE_MAIL_SCOPE "), so a device code login (flow = "
+	    "device_code, or --device) cannot work for provider = google; use "
+	    "the browser login: %s 'sasl-oauth2 login %s', which on a server "
+	    "without a browser lets you open the URL on another machine and "
+	    "paste the address it ends on",
+	    acct->name,
+	    acct->flow == FLOW_DEVICE_CODE ? "remove flow = device_code and run"
+		: device_option		   ? "run, without --device,"
+					   : "run",
+	    acct->name);
+	return OA2_ERR_CONFIG;
+}
+
 int
 cmd_login(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 	    {"device", no_argument, NULL, 'd'},
 	    {"no-browser", no_argument, NULL, 'n'},
+	    {"port", required_argument, NULL, 'p'},
 	    {"timeout", required_argument, NULL, 't'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
@@ -596,15 +827,21 @@ cmd_login(int argc, char **argv)
 	char path[1024];
 	long secs;
 	int c, r, device = 0, no_browser = 0, timeout = LOGIN_TIMEOUT;
+	unsigned port = 0;
 	time_t expiry;
 
-	while ((c = getopt_long(argc, argv, "dnt:vh", longopts, NULL)) != -1) {
+	while (
+	    (c = getopt_long(argc, argv, "dnp:t:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			device = 1;
 			break;
 		case 'n':
 			no_browser = 1;
+			break;
+		case 'p':
+			if (parse_port(optarg, &port) != 0)
+				return EXIT_USAGE;
 			break;
 		case 't':
 			if (parse_seconds(
@@ -634,8 +871,14 @@ cmd_login(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	oa2_buf_init(&tok, OA2_TOKEN_MAX);
-	if ((r = account_resolve(&cfg, a, NULL, &acct)) != 0 ||
-	    (r = account_endpoints(&acct)) != 0)
+	if ((r = account_resolve(&cfg, a, NULL, &acct)) != 0)
+		goto out;
+	if (acct.flow != FLOW_CLIENT_CREDENTIALS &&
+	    acct.flow != FLOW_PASSWORD &&
+	    (device || acct.flow == FLOW_DEVICE_CODE) &&
+	    (r = google_device_refused(&acct, device)) != 0)
+		goto out;
+	if ((r = account_endpoints(&acct)) != 0)
 		goto out;
 	if (acct.flow == FLOW_CLIENT_CREDENTIALS) {
 		if ((r = token_obtain(
@@ -650,7 +893,7 @@ cmd_login(int argc, char **argv)
 	} else if (device || acct.flow == FLOW_DEVICE_CODE) {
 		r = login_device(&acct, timeout);
 	} else {
-		r = login_authcode(&acct, no_browser, timeout);
+		r = login_authcode(&acct, no_browser, timeout, port);
 	}
 out:
 	oa2_buf_free(&tok);

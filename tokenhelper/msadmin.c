@@ -463,10 +463,8 @@ static const char text_rbac_check[] =
 static const char text_delegated_app[] =
     "   - Authentication > Add a platform > Mobile and desktop "
     "applications:\n"
-    "     the redirect URI http://localhost (sasl-oauth2 listens on a "
-    "random\n"
-    "     port of 127.0.0.1; Entra accepts any port for "
-    "http://localhost).\n"
+    "     the redirect URI http://localhost, exactly (sasl-oauth2 sends\n"
+    "     http://localhost:PORT; Entra ignores the port of http://localhost).\n"
     "   - Authentication > Advanced settings > Allow public client flows: "
     "Yes.\n"
     "     The app is then a public client: it needs no secret, and the "

@@ -7,7 +7,8 @@
 #   idp_revoke TOKEN           revoke at /token/revocation (as its own client)
 #   idp_introspect TOKEN       print the introspection JSON (as the dovecot client)
 #   idp_stats [FIELD]          print /_test/stats, or one counter:
-#                              token_requests, grants_revoked, or a grant type
+#                              token_requests, grants_revoked,
+#                              device_authorizations, or a grant type
 #                              of by_grant (client_credentials, refresh_token, ...)
 #   idp_reset                  zero the counters
 #   idp_browser ARGS...        run idp/browser.mjs (see there)

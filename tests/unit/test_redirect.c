@@ -1,5 +1,6 @@
 /*
- * test_redirect.c: the loopback redirect request parser, table-driven.
+ * test_redirect.c: the loopback redirect request parser, and the same
+ * parser fed a pasted address or code, table-driven.
  */
 #include "config.h"
 
@@ -283,6 +284,150 @@ test_incremental(void **state)
 	oa2_redirect_free(&r);
 }
 
+/* A pasted line: the address the browser ended on, or the code alone,
+ * through the same parser as a request. */
+static void
+test_pasted(void **state)
+{
+	static const char cb[] = "http://127.0.0.1:4711/callback";
+	static const char lh[] = "http://localhost:4711";
+	static const struct {
+		const char *name, *uri, *line;
+		int rc, bare;
+		const char *path, *code, *st, *error, *iss;
+	} cases[] = {
+	    {"the whole address", cb,
+		"http://127.0.0.1:4711/callback?code=SplxlOBeZQQYbYS6WxSbIA"
+		"&state=xyz&iss=https%3A%2F%2Fidp",
+		0, 0, "/callback", "SplxlOBeZQQYbYS6WxSbIA", "xyz", "",
+		"https://idp"},
+	    {"spaces and a CR around it, upper-case scheme and host", cb,
+		"  HTTP://127.0.0.1:4711/callback?code=c0&state=s \r\n", 0, 0,
+		"/callback", "c0", "s", "", NULL},
+	    {"an error page's address", cb,
+		"http://127.0.0.1:4711/callback?error=access_denied"
+		"&error_description=no&state=s",
+		0, 0, "/callback", "", "s", "access_denied", NULL},
+	    {"another path is the caller's business", cb,
+		"http://127.0.0.1:4711/favicon.ico", 0, 0, "/favicon.ico", "",
+		"", "", NULL},
+	    {"localhost without a path: the path is /", lh,
+		"http://localhost:4711?code=c1&state=s", 0, 0, "/", "c1", "s",
+		"", NULL},
+	    {"localhost with the slash Entra adds", lh,
+		"http://localhost:4711/?code=c1&state=s", 0, 0, "/", "c1", "s",
+		"", NULL},
+	    {"the code alone", cb, "4/0AX4XfWh-a_b.c~d%2Be", 0, 1, "/callback",
+		"4/0AX4XfWh-a_b.c~d+e", "", "", NULL},
+	    {"the code alone, localhost", lh, "\t0.AXEAabcdefghij\n", 0, 1, "/",
+		"0.AXEAabcdefghij", "", "", NULL},
+	    {"blank", cb, " \t\r\n", 1, 0, "", "", "", "", NULL},
+	    {"empty", cb, "", 1, 0, "", "", "", "", NULL},
+	    {"another port", cb,
+		"http://127.0.0.1:47110/callback?code=c&state=s",
+		OA2_ERR_NOTFOUND, 0, "", "", "", "", NULL},
+	    {"another scheme", cb,
+		"https://127.0.0.1:4711/callback?code=c&state=s",
+		OA2_ERR_NOTFOUND, 0, "", "", "", "", NULL},
+	    {"localhost for 127.0.0.1", cb,
+		"http://localhost:4711/callback?code=c&state=s",
+		OA2_ERR_NOTFOUND, 0, "", "", "", "", NULL},
+	    {"a page of the provider", cb,
+		"https://login.example.com/error?code=AADSTS50011",
+		OA2_ERR_NOTFOUND, 0, "", "", "", "", NULL},
+	    {"userinfo in front of the host", cb,
+		"http://x@127.0.0.1:4711/callback?code=c", OA2_ERR_NOTFOUND, 0,
+		"", "", "", "", NULL},
+	    {"words", cb, "this is not an address", OA2_ERR_PARSE, 0, "", "",
+		"", "", NULL},
+	    {"a scheme that is not http", cb, "javascript:alert(1)//aaaaaa",
+		OA2_ERR_PARSE, 0, "", "", "", "", NULL},
+	    {"too short for a code", cb, "y", OA2_ERR_PARSE, 0, "", "", "", "",
+		NULL},
+	    {"a query, not a code", cb, "code=abcdefghijk&state=s",
+		OA2_ERR_PARSE, 0, "", "", "", "", NULL},
+	    {"a space inside the address", cb,
+		"http://127.0.0.1:4711/callback?code=a b&state=s",
+		OA2_ERR_PARSE, 0, "", "", "", "", NULL},
+	    {"a control inside the address", cb,
+		"http://127.0.0.1:4711/callback?code=a\x1b[Ab&state=s",
+		OA2_ERR_PARSE, 0, "", "", "", "", NULL},
+	    {"8-bit inside the address", cb,
+		"http://127.0.0.1:4711/callback?code=caf\xc3\xa9&state=s",
+		OA2_ERR_PARSE, 0, "", "", "", "", NULL},
+	    {"a fragment", cb, "http://127.0.0.1:4711/callback#code=c&state=s",
+		OA2_ERR_PARSE, 0, "", "", "", "", NULL},
+	    {"a repeated state", cb,
+		"http://127.0.0.1:4711/callback?code=c&state=a&state=b",
+		OA2_ERR_PARSE, 0, "", "", "", "", NULL},
+	    {"a bad escape in the code alone", cb, "abcdefghij%zz",
+		OA2_ERR_PARSE, 0, "", "", "", "", NULL},
+	    {"an escaped NUL in the code alone", cb, "abcdefghij%00",
+		OA2_ERR_PARSE, 0, "", "", "", "", NULL},
+	};
+	struct oa2_redirect r;
+	size_t i;
+	int bare;
+
+	oa2_redirect_init(&r);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		print_message("%s\n", cases[i].name);
+		bare = -1;
+		assert_int_equal(
+		    oa2_redirect_parse_pasted(cases[i].line,
+			strlen(cases[i].line), cases[i].uri, &r, &bare),
+		    cases[i].rc);
+		assert_int_equal(bare, cases[i].bare);
+		assert_string_equal(r.path, cases[i].path);
+		assert_string_equal(oa2_buf_str(&r.code), cases[i].code);
+		assert_string_equal(r.state, cases[i].st);
+		assert_string_equal(r.error, cases[i].error);
+		assert_int_equal(r.has_iss, cases[i].iss != NULL);
+		assert_string_equal(r.iss, cases[i].iss ? cases[i].iss : "");
+	}
+	oa2_redirect_free(&r);
+}
+
+/* Caps: a line of the request cap or more is refused whole; a long code
+ * alone is kept whole; a redirect URI that is not one is refused. */
+static void
+test_pasted_sizes(void **state)
+{
+	static const char cb[] = "http://127.0.0.1:4711/callback";
+	char *big = malloc(OA2_REDIRECT_REQ_MAX + 1);
+	struct oa2_redirect r;
+	int bare;
+	size_t n;
+
+	assert_non_null(big);
+	oa2_redirect_init(&r);
+	n = (size_t)snprintf(big, 64, "%s?state=s&code=", cb);
+	memset(big + n, 'c', OA2_REDIRECT_REQ_MAX + 1 - n);
+	assert_int_equal(
+	    oa2_redirect_parse_pasted(big, OA2_REDIRECT_REQ_MAX, cb, &r, &bare),
+	    OA2_ERR_TOOBIG);
+	assert_int_equal(bare, 0);
+	assert_int_equal(r.code.len, 0);
+	assert_int_equal(
+	    oa2_redirect_parse_pasted(big, 6000, cb, &r, &bare), 0);
+	assert_int_equal(r.code.len, 6000 - n);
+	memset(big, 'c', 6000);
+	assert_int_equal(
+	    oa2_redirect_parse_pasted(big, 6000, cb, &r, &bare), 0);
+	assert_int_equal(bare, 1);
+	assert_int_equal(r.code.len, 6000);
+	/* The code alone fills all but the path and "?code=". */
+	assert_int_equal(oa2_redirect_parse_pasted(
+			     big, OA2_REDIRECT_REQ_MAX - 1, cb, &r, &bare),
+	    OA2_ERR_TOOBIG);
+	assert_int_equal(r.code.len, 0);
+	assert_int_equal(
+	    oa2_redirect_parse_pasted("abcdefghijk", 11, "callback", &r, &bare),
+	    OA2_ERR_INVAL);
+	oa2_redirect_free(&r);
+	free(big);
+}
+
 int
 main(void)
 {
@@ -292,6 +437,8 @@ main(void)
 	    cmocka_unit_test(test_nul),
 	    cmocka_unit_test(test_sizes),
 	    cmocka_unit_test(test_incremental),
+	    cmocka_unit_test(test_pasted),
+	    cmocka_unit_test(test_pasted_sizes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

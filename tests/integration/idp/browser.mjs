@@ -19,11 +19,23 @@
 //       The same, but the final redirect reaches the program under test with
 //       iss=VALUE (or without iss when VALUE is "-"), as a mix-up attacker's
 //       redirect would (RFC 9207).
+//   BROWSER_SAVE=FILE node browser.mjs AUTH_URL LOGIN
+//       Also writes the final redirect's address (with its code) to FILE,
+//       mode 0600: what the user would copy from the address bar.
+//   BROWSER_DELIVER=0 node browser.mjs AUTH_URL LOGIN
+//       The browser "on another machine": the final redirect is not
+//       requested (that machine's 127.0.0.1 is not ours); prints
+//       "captured" instead of a status.  Exit codes as above.
+//   BROWSER_DENY=1 node browser.mjs AUTH_URL LOGIN
+//       Cancels at the sign-in page instead of signing in: the IdP
+//       redirects with error=access_denied (exit 3).
 //
 // SECRETS: none of its own; LOGIN is a throw-away test account name and the
-// password sent is a fixed dummy.  Codes and tokens are never printed.
+// password sent is a fixed dummy.  Codes and tokens are never printed; the
+// address BROWSER_SAVE names holds a code of the local test IdP.
 
 import http from 'node:http';
+import { writeFileSync } from 'node:fs';
 
 const MAX_STEPS = 40;
 const TIMEOUT_MS = 15000;
@@ -162,6 +174,7 @@ function pageSummary(html) {
 
 // ---- the walk ----------------------------------------------------------------
 async function walk(startUrl, { login, userCode, device }) {
+  let deny = process.env.BROWSER_DENY === '1';
   const idpOrigin = new URL(startUrl).origin;
   let url = startUrl;
   let method = 'GET';
@@ -186,6 +199,15 @@ async function walk(startUrl, { login, userCode, device }) {
     }
 
     if (res.status !== 200) die(`HTTP ${res.status} at ${redact(url)}: ${pageSummary(text)}`);
+
+    // The user cancels: the layout's "[ Cancel ]" link (the abort URL).
+    if (deny && !device) {
+      const cancel = /<a\s[^>]*href="([^"]*)"[^>]*>\s*\[\s*Cancel\s*\]\s*<\/a>/i.exec(text);
+      if (!cancel) die(`no Cancel link at ${redact(url)}: ${pageSummary(text)}`);
+      url = new URL(decodeEntities(cancel[1]), url).href;
+      deny = false;
+      continue;
+    }
 
     const forms = parseForms(text).filter((f) => f.method === 'POST');
     if (forms.length === 0) {
@@ -252,13 +274,20 @@ async function deliver(target) {
     target = u.href;
   }
   const error = u.searchParams.get('error');
-  let status;
-  try {
-    status = await plainGet(target);
-  } catch (err) {
-    die(`GET of the final redirect ${redact(target)} failed: ${err.cause?.message || err.message}`);
+  if (process.env.BROWSER_SAVE) {
+    writeFileSync(process.env.BROWSER_SAVE, `${target}\n`, { mode: 0o600 });
   }
-  process.stdout.write(`${status}\n`);
+  if (process.env.BROWSER_DELIVER === '0') {
+    process.stdout.write('captured\n');
+  } else {
+    let status;
+    try {
+      status = await plainGet(target);
+    } catch (err) {
+      die(`GET of the final redirect ${redact(target)} failed: ${err.cause?.message || err.message}`);
+    }
+    process.stdout.write(`${status}\n`);
+  }
   if (error) {
     const desc = u.searchParams.get('error_description');
     process.stderr.write(`browser.mjs: the IdP redirected with error=${error}${desc ? ` (${desc})` : ''}\n`);

@@ -70,6 +70,8 @@ const MUA_GRANTS = [
   'urn:ietf:params:oauth:grant-type:device_code',
 ];
 const MUA_REDIRECTS = ['http://127.0.0.1/callback', 'http://[::1]/callback'];
+// What docs/microsoft365.md tells Entra admins to register.
+const MS_REDIRECTS = ['http://localhost'];
 
 // mailbox of each app-only (client credentials) client
 const APP_MAILBOX = {
@@ -131,7 +133,7 @@ const CLIENTS = [
     token_endpoint_auth_method: 'none',
     grant_types: MUA_GRANTS,
     response_types: ['code'],
-    redirect_uris: MUA_REDIRECTS,
+    redirect_uris: MS_REDIRECTS,
     scope: MUA_SCOPE,
   },
   {
@@ -141,7 +143,7 @@ const CLIENTS = [
     token_endpoint_auth_method: 'none',
     grant_types: MUA_GRANTS,
     response_types: ['code'],
-    redirect_uris: MUA_REDIRECTS,
+    redirect_uris: MS_REDIRECTS,
     scope: MUA_SCOPE,
   },
   {
@@ -310,11 +312,14 @@ class TestAdapter {
 }
 
 // ---- counters for /_test/stats -----------------------------------------------
-const stats = { token_requests: 0, by_grant: {}, grants_revoked: 0 };
+const stats = {
+  token_requests: 0, by_grant: {}, grants_revoked: 0, device_authorizations: 0,
+};
 function resetStats() {
   stats.token_requests = 0;
   stats.by_grant = {};
   stats.grants_revoked = 0;
+  stats.device_authorizations = 0;
 }
 
 // ---- provider -------------------------------------------------------------------
@@ -442,6 +447,14 @@ provider.on('server_error', (_ctx, err) => {
 //     request body must contain the following parameter: 'scope'").
 //   - answers with a narrower "scope": the resource's scopes, without
 //     openid, profile, email and offline_access.
+//   - matches redirect URIs as "Redirect URI (reply URL) restrictions"
+//     documents (learn.microsoft.com/entra/identity-platform/reply-url):
+//     for a localhost or 127.0.0.1 URI the port is ignored, nothing else:
+//     the scheme, the host (localhost is not 127.0.0.1) and the path
+//     (case-sensitive; none is "/") must be those of a registered URI;
+//     [::1] is not supported.  Anything else is refused on Entra's own
+//     page with AADSTS50011, never redirected.  The client registers
+//     http://localhost only, as docs/microsoft365.md says.
 // mua-google, Google OAuth 2.0 for installed apps:
 //   - issues a refresh token only for access_type=offline, and a new one
 //     only with prompt=consent; Google has no offline_access scope.  Mapped
@@ -483,6 +496,35 @@ function msConsent(params) {
   return params;
 }
 
+const ENTRA_LOOPBACKS = new Set(['localhost', '127.0.0.1']);
+
+// Entra's rule for one registered URI (see the model above).
+function entraRedirectMatches(registered, requested) {
+  let reg;
+  let req;
+  try {
+    reg = new URL(registered);
+    req = new URL(requested);
+  } catch {
+    return false;
+  }
+  if (req.hash !== '' || req.username !== '' || req.password !== '') return false;
+  if (ENTRA_LOOPBACKS.has(reg.hostname) && reg.hostname === req.hostname) {
+    reg.port = '';
+    req.port = '';
+  }
+  return reg.href === req.href;
+}
+
+function entraRefusal(ctx, redirectUri, clientId) {
+  ctx.status = 400;
+  ctx.type = 'html';
+  const shown = String(redirectUri).replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  ctx.body = '<!DOCTYPE html><html><head><title>Sign in to your account</title></head>'
+    + `<body><p>AADSTS50011: The redirect URI '${shown}' specified in the request does not match `
+    + `the redirect URIs configured for the application '${clientId}'.</p></body></html>`;
+}
+
 function googleOffline(params) {
   const scopes = words(params.scope).filter((s) => s !== 'offline_access');
   if (params.access_type === 'offline' && words(params.prompt).includes('consent')) {
@@ -498,6 +540,11 @@ provider.use(async (ctx, next) => {
   const clientId = (form || ctx.query).client_id;
 
   if (ctx.method === 'GET' && ctx.path === '/auth') {
+    if (MS_MODEL.has(clientId)
+        && !MS_REDIRECTS.some((r) => entraRedirectMatches(r, ctx.query.redirect_uri))) {
+      entraRefusal(ctx, ctx.query.redirect_uri, clientId);
+      return;
+    }
     if (MS_MODEL.has(clientId)) ctx.query = msConsent(ctx.query);
     if (clientId === C.IDP_MUA_GOOGLE_ID) ctx.query = googleOffline(ctx.query);
   }
@@ -517,6 +564,9 @@ provider.use(async (ctx, next) => {
       await next();
     }
   } finally {
+    if (ctx.method === 'POST' && ctx.path === '/device/auth') {
+      stats.device_authorizations += 1;
+    }
     if (ctx.method === 'POST' && ctx.path === '/token') {
       stats.token_requests += 1;
       const g = form?.grant_type || 'unknown';
