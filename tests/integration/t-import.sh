@@ -254,7 +254,9 @@ gpg --homedir "$GNUPGHOME" --batch --passphrase '' --quick-gen-key \
 
 # mutt_script OUT PORT PIPES: a copy of Debian's script whose microsoft
 # registration is the IdP's Microsoft-like client, redirecting to
-# 127.0.0.1:PORT, and whose pipes are gpg (the throw-away home) or cat.
+# http://localhost:PORT (what that client, like Entra, accepts for a
+# registered http://localhost), and whose pipes are gpg (the throw-away
+# home) or cat.
 mutt_script()
 {
 	python3 - "$MUTT_OAUTH2" "$1" "$2" "$3" "$GNUPGHOME" <<'EOF'
@@ -279,7 +281,7 @@ edits = [
     ("'token_endpoint': 'https://login.microsoftonline.com/common/oauth2/v2.0/token',",
      "'token_endpoint': '%s/token'," % issuer),
     ("'redirect_uri': 'https://login.microsoftonline.com/common/oauth2/nativeclient',",
-     "'redirect_uri': 'http://127.0.0.1:%s/callback'," % port),
+     "'redirect_uri': 'http://localhost:%s'," % port),
     # the IdP knows no POP scope
     ("'https://outlook.office.com/POP.AccessAsUser.All '", "''"),
 ]
@@ -307,7 +309,7 @@ mutt_authorize()
 	script=$IT_DIR/mutt_oauth2.$pipes.py
 	mutt_script "$script" "$port" "$pipes" || it_fail "cannot patch $MUTT_OAUTH2"
 	python3 - "$port" "$code" <<'EOF' >"$IT_DIR/log/listener.$pipes.log" 2>&1 &
-import http.server, os, sys, time, urllib.parse
+import http.server, os, select, socket, sys, time, urllib.parse
 port, out = int(sys.argv[1]), sys.argv[2]
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
@@ -325,12 +327,20 @@ class H(http.server.BaseHTTPRequestHandler):
         self.wfile.write(b'done')
     def log_message(self, *a):
         pass
-srv = http.server.HTTPServer(('127.0.0.1', port), H)
-srv.timeout = 1
+class H6(http.server.HTTPServer):
+    address_family = socket.AF_INET6
+# localhost may resolve to either loopback address: listen on both
+srvs = [http.server.HTTPServer(('127.0.0.1', port), H)]
+try:
+    srvs.append(H6(('::1', port), H))
+except OSError:
+    pass
 deadline = time.time() + 120
 # until the redirect came (a port probe is a request without a code)
 while not os.path.exists(out) and time.time() < deadline:
-    srv.handle_request()
+    ready, _, _ = select.select(srvs, [], [], 1)
+    for srv in ready:
+        srv.handle_request()
 EOF
 	it_track $!
 	it_wait_port "$port"
