@@ -98,7 +98,12 @@ main=$(doc_snippet postfix.md postfix-main.cf \
     /var/lib/sasl-oauth2/postfix "$PF_STATE")
 sender=$(doc_snippet postfix.md postfix-sender.cf \
     /etc/postfix/sender_relay "$maps/sender_relay")
-mapfile -t settings < <(doc_postconf_args "$main"; doc_postconf_args "$sender")
+# Local senders rewritten to the relay mailbox (the guide's generic map).
+doc_snippet postfix.md postfix-generic relay@contoso.com "$relay" >"$maps/generic"
+postfix_postmap "hash:$maps/generic" || it_fail "postmap of the generic map failed"
+generic=$(doc_snippet postfix.md postfix-generic.cf /etc/postfix/generic "$maps/generic")
+mapfile -t settings < <(doc_postconf_args "$main"; doc_postconf_args "$sender"
+    doc_postconf_args "$generic")
 [ ${#settings[@]} -ge 10 ] || it_fail "too few main.cf settings in the guide's snippets"
 # authzid=no: the guide's send_cyrus_sasl_authzid must do it.
 postfix_start "$SUBMISSION_PORT" authzid=no tls=encrypt "${settings[@]}"
@@ -133,6 +138,12 @@ send_as()
 send_as "$alice" "from alice" "$alice"
 send_as "$relay" "from relay" "$relay"
 send_as "$other" "from other" "$relay"
+# root of this host (the guide's host.contoso.com): logs in as the relay
+# mailbox, and leaves as it (smtp-sink records the MAIL FROM it got).
+send_as "root@host.contoso.com" "from root" "$relay"
+find "$SINK_DIR" -type f -exec grep -l "Subject: from root" {} + |
+    xargs grep -qiE "^X-Mail-Args: *<$relay>" ||
+    it_fail "mail from root did not leave as $relay: $(sink_grep '^X-Mail-Args' | tail -n 1)"
 
 # alice@'s cached token gone: the plugin's helper (run by smtp as postfix)
 # must refresh from the store in $PF_STATE, found through XDG_STATE_HOME.
