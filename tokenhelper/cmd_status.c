@@ -14,6 +14,10 @@
 
 #include "err.h"
 #include "helper.h"
+
+/* Microsoft identity platform: a refresh token unused this long is dead
+ * (AADSTS700082). */
+#define MICROSOFT_RT_IDLE (90LL * 86400)
 #include "keyring.h"
 #include "store.h"
 #include "wire.h"
@@ -67,8 +71,10 @@ describe(const struct oa2_config *cfg, const struct oa2_account *a, int json,
 	time_t now = time(NULL);
 	enum store_kind kind;
 	size_t f, n;
-	long long left, first_left = -1, age = -1;
+	long long left, first_left = -1, age = -1, idle = -1;
 	int have_rt = 0, rt_state, r = 0;
+	const int microsoft = a->v[OA2_K_PROVIDER] != NULL &&
+	    strcmp(a->v[OA2_K_PROVIDER], "microsoft") == 0;
 
 	for (f = 0; f < sizeof(flow_names) / sizeof(flow_names[0]); f++)
 		if (strcmp(flow, flow_names[f]) == 0)
@@ -83,10 +89,23 @@ describe(const struct oa2_config *cfg, const struct oa2_account *a, int json,
 	if (rt_state == 0) {
 		have_rt = 1;
 		age = (long long)(now - e.updated);
+		/* Entra's refresh tokens die after 90 days unused
+		 * (AADSTS700082); each use (a save: they rotate) restarts
+		 * that. */
+		if (microsoft)
+			idle = MICROSOFT_RT_IDLE - age;
 	}
 	oa2_store_entry_free(&e);
 	if (strcmp(flow, "client_credentials") == 0)
 		snprintf(refresh, sizeof(refresh), "not needed");
+	else if (have_rt && idle >= 0)
+		snprintf(refresh, sizeof(refresh),
+		    "stored, used %lld d ago, dies idle in %lld d", age / 86400,
+		    idle / 86400);
+	else if (have_rt && microsoft)
+		snprintf(refresh, sizeof(refresh),
+		    "stored, unused %lld d: dead at Microsoft, run login",
+		    age / 86400);
 	else if (have_rt)
 		snprintf(refresh, sizeof(refresh), "stored, used %lld d ago",
 		    age / 86400);
@@ -139,8 +158,15 @@ describe(const struct oa2_config *cfg, const struct oa2_account *a, int json,
 	    "],\"access_token_expires_in\":%lld,\"refresh_token\":%s,"
 	    "\"refresh_token_age\":%lld,",
 	    first_left, have_rt ? "true" : "false", age);
-	if ((r = oa2_buf_appendz(out, num)) != 0 ||
-	    (r = json_field(out, "user", n > 0 ? mb : "")) != 0)
+	if ((r = oa2_buf_appendz(out, num)) != 0)
+		return r;
+	if (microsoft && have_rt) {
+		snprintf(num, sizeof(num),
+		    "\"refresh_token_idle_expires_in\":%lld,", idle);
+		if ((r = oa2_buf_appendz(out, num)) != 0)
+			return r;
+	}
+	if ((r = json_field(out, "user", n > 0 ? mb : "")) != 0)
 		return r;
 	return oa2_buf_appendc(out, '}');
 }

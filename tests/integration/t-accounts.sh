@@ -308,7 +308,16 @@ jq -e --arg a "$mb" --arg b "$other" '.[] | select(.account == "ms") |
     .users[1].user == $b and all(.users[]; .access_token_expires_in > 0)' \
     "$IT_DIR/status.json" >/dev/null ||
     it_fail "status --json: the two mailboxes of ms: $(jq -c '.[] | select(.account == "ms")' "$IT_DIR/status.json")"
+# Microsoft's refresh tokens die after 90 idle days: status says when.
+jq -e '.[] | select(.account == "msdeleg") | .refresh_token == true and
+    .refresh_token_idle_expires_in > 7776000 - 3600 and
+    .refresh_token_idle_expires_in <= 7776000' "$IT_DIR/status.json" >/dev/null ||
+    it_fail "status --json: msdeleg's idle death: $(jq -c '.[] | select(.account == "msdeleg")' "$IT_DIR/status.json")"
+jq -e '.[] | select(.account == "gmail") | has("refresh_token_idle_expires_in") | not' \
+    "$IT_DIR/status.json" >/dev/null || it_fail "status --json: an idle death for Google"
 "$H" status >"$IT_DIR/status.txt" || it_fail "status failed"
+grep -qE "^msdeleg .*stored, used 0 d ago, dies idle in 89 d" "$IT_DIR/status.txt" ||
+    it_fail "status: msdeleg's idle death: $(grep ^msdeleg "$IT_DIR/status.txt")"
 [ "$(grep -cE "^(ms +)?  *($mb|$other) .*valid [0-9]+ min" "$IT_DIR/status.txt")" = 2 ] ||
     it_fail "status: both mailboxes of ms should show a cached token: $(cat "$IT_DIR/status.txt")"
 oa2_key_clear root "$mb"
