@@ -39,6 +39,7 @@ static const char *const key_names[] = {
     "ca_file",
     "client_key_file",
     "client_certificate_file",
+    "notify_command",
 };
 /* One name per key, in enum order: a forgotten name fails the build. */
 _Static_assert(sizeof(key_names) / sizeof(key_names[0]) == OA2_K_COUNT,

@@ -27,6 +27,32 @@
 /* OpenSSL's default pass phrase callback opens /dev/tty and asks there,
  * which takes over the host's screen (mutt) until the plugin gives up.
  * This one never asks: it notes that a pass phrase was wanted. */
+int
+oa2_cert_not_after(const char *path, time_t *not_after)
+{
+	const ASN1_TIME *t;
+	struct tm tm;
+	X509 *cert;
+	FILE *f;
+	int r = OA2_ERR_CONFIG;
+
+	*not_after = 0;
+	if ((f = fopen(path, "re")) == NULL)
+		return OA2_ERR_CONFIG;
+	cert = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (cert == NULL)
+		return OA2_ERR_CONFIG;
+	memset(&tm, 0, sizeof(tm));
+	if ((t = X509_get0_notAfter(cert)) != NULL &&
+	    ASN1_TIME_to_tm(t, &tm) == 1) {
+		*not_after = timegm(&tm);
+		r = 0;
+	}
+	X509_free(cert);
+	return r;
+}
+
 static int
 no_passphrase(char *buf, int size, int rwflag, void *wanted)
 {

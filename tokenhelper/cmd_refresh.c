@@ -72,11 +72,14 @@ refresh_one(
 	oa2_buf_init(&tok, OA2_TOKEN_MAX);
 	if ((r = account_resolve(cfg, a, NULL, &acct)) == 0) {
 		force = stale_refresh_token(&acct);
+		said_forget();
 		r = token_obtain(&acct, min_ttl, force, &tok, &expiry);
 		if (r == 0)
 			printf("%s: token valid for %lld min%s\n", acct.name,
 			    (long long)(expiry - time(NULL)) / 60,
 			    force ? " (refresh token kept alive)" : "");
+		/* the timer's run is what tells a human in time */
+		notify_after_refresh(&acct, r);
 	}
 	fflush(stdout);
 	oa2_buf_free(&tok);

@@ -149,6 +149,10 @@ int state_dir(char *out, size_t outsz);
 /* Where the account's lock lives: beside the store file for store =
  * file, else in the uid's state dir found without the environment. */
 int account_lock_dir(const struct account *acct, char *out, size_t outsz);
+
+/* After a refresh of acct with result err (an OA2_ERR_*, 0 on success):
+ * run the account's notify_command for what needs a human (notify.c). */
+void notify_after_refresh(const struct account *acct, int err);
 /* Exclusive per-account lock; returns an fd (>= 0) or a negative error.
  * Waits at most timeout_s. */
 int account_lock(const struct account *acct, int timeout_s);
