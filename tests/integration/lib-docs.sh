@@ -5,12 +5,13 @@
 #
 #   <!-- snippet: NAME; tested-by: t-something.sh -->
 #
-# and the test named there runs it: it takes the block's text with
-# doc_snippet, replaces the documentation's example values (hosts, ports,
-# mailboxes, paths) by the test's own, and uses the result.  Every
-# replacement must match, so a guide that changes makes its test fail
-# instead of silently testing something else.  A block that no test can
-# run (commands at the provider, output) is marked
+# (or "tested-by: pkg-install": tests/pkg-install, which installs the
+# packages in a throwaway root), and the test named there runs it: it
+# takes the block's text with doc_snippet, replaces the documentation's
+# example values (hosts, ports, mailboxes, paths) by the test's own, and
+# uses the result.  Every replacement must match, so a guide that changes
+# makes its test fail instead of silently testing something else.  A
+# block that no test can run (commands at the provider, output) is marked
 #
 #   <!-- untested: REASON -->
 #
@@ -67,14 +68,14 @@ doc_postconf_args()
 # an existing test that uses them; unmarked configuration is an error.
 doc_check_markers()
 {
-	local d doc out
+	local d doc out t
 	for d in "$@"; do
 		doc=$IT_DOCDIR/$d
 		[ -f "$doc" ] || it_fail "doc_check_markers: no docs/$d"
 		out=$(awk -v doc="$d" '
 			/^```/ && !inblock {
 				inblock = 1; lang = substr($0, 4)
-				if (prev ~ /^<!-- snippet: [^;]+; tested-by: t-[a-z0-9-]+\.sh -->$/) {
+				if (prev ~ /^<!-- snippet: [^;]+; tested-by: (t-[a-z0-9-]+\.sh|pkg-install) -->$/) {
 					s = prev
 					sub(/^<!-- snippet: /, "", s); sub(/ -->$/, "", s)
 					split(s, a, /; tested-by: /)
@@ -95,11 +96,14 @@ doc_check_markers()
 		fi
 		while read -r kind name test; do
 			[ "$kind" = SNIPPET ] || continue
-			[ -f "$IT_LIBDIR/$test" ] ||
+			# t-*.sh here; pkg-install (the packages in a root) in tests/
+			t=$IT_LIBDIR/$test
+			[ "$test" = pkg-install ] && t=$IT_SRCDIR/tests/$test
+			[ -f "$t" ] ||
 			    it_fail "docs/$d: snippet $name names a missing test $test"
 			# "doc_snippet DOC NAME", or a wrapper: "guide_X [DOC] NAME"
 			grep -Eq "(doc_snippet|guide_[a-z_]+) ($d )?${name//./\\.}([ )\"]|\$)" \
-			    "$IT_LIBDIR/$test" ||
+			    "$t" ||
 			    it_fail "docs/$d: snippet $name is not used by $test"
 		done <<<"$out"
 	done
