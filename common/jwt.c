@@ -112,6 +112,39 @@ oa2_jwt_cert_thumbprint(
 	return 0;
 }
 
+int
+oa2_jwt_cert_not_after(
+    const char *path, time_t *not_after, char *err, size_t errsz)
+{
+	const ASN1_TIME *na;
+	struct tm tm;
+	X509 *cert;
+	FILE *f;
+	int r = 0;
+
+	*not_after = 0;
+	if ((f = fopen(path, "re")) == NULL) {
+		snprintf(err, errsz, "cannot open certificate %s", path);
+		return OA2_ERR_CONFIG;
+	}
+	cert = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (cert == NULL) {
+		snprintf(err, errsz, "%s is not a PEM certificate", path);
+		return OA2_ERR_CONFIG;
+	}
+	memset(&tm, 0, sizeof(tm));
+	if ((na = X509_get0_notAfter(cert)) == NULL ||
+	    ASN1_TIME_to_tm(na, &tm) != 1) {
+		snprintf(err, errsz, "%s has no readable expiry date", path);
+		r = OA2_ERR_CONFIG;
+	} else {
+		*not_after = timegm(&tm);
+	}
+	X509_free(cert);
+	return r;
+}
+
 static int
 append_b64url(struct oa2_buf *out, const void *p, size_t n)
 {

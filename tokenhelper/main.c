@@ -35,6 +35,8 @@ usage(FILE *f)
 	      "the tenant\n"
 	      "                     administrator's steps (see 'setup "
 	      "--help')\n"
+	      "  doctor ACCOUNT     check an account step by step and say "
+	      "what to fix\n"
 	      "\n"
 	      "Options:\n"
 	      "  -c, --config FILE  configuration file (default: "
@@ -100,6 +102,8 @@ main(int argc, char **argv)
 		return cmd_refresh(argc, argv);
 	if (strcmp(cmd, "setup") == 0)
 		return cmd_setup(argc, argv);
+	if (strcmp(cmd, "doctor") == 0)
+		return cmd_doctor(argc, argv);
 	say("unknown command '%s'; see 'sasl-oauth2 --help'", cmd);
 	return EXIT_USAGE;
 }
