@@ -16,6 +16,7 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -24,6 +25,8 @@
 #include "err.h"
 #include "helper.h"
 #include "jwt.h"
+#include "probe.h"
+#include "replies.h"
 #include "secretfile.h"
 #include "store.h"
 
@@ -40,6 +43,7 @@ struct report {
 	int rc;		      /* exit status: the first failure's */
 	int warned;	      /* any warn line */
 	struct oa2_buf steps; /* JSON array members */
+	char config[1024];    /* the file, for the plugin's helper */
 };
 
 static const char *const verdict_names[] = {"ok", "warn", "FAIL"};
@@ -104,11 +108,11 @@ check_config(struct report *rp, const char *name, struct oa2_config *cfg,
     struct account *acct)
 {
 	const struct oa2_account *a;
-	char path[1024];
+	char *path = rp->config;
 	struct stat st;
 	int r;
 
-	if (config_open(cfg, path, sizeof(path)) != 0) {
+	if (config_open(cfg, path, sizeof(rp->config)) != 0) {
 		step(rp, OA2_FAIL_V, EXIT_CONFIG, "config", "%s",
 		    said_why(name));
 		return OA2_ERR_CONFIG;
@@ -343,6 +347,51 @@ out:
 	return r;
 }
 
+/* A real login through libsasl2 and the installed plugin, which gets its
+ * token from the keyring doctor just filled, or from the helper it runs
+ * with the same configuration file. */
+static int
+check_login(struct report *rp, const struct account *acct, int imap,
+    const char *hostport)
+{
+	const char *name = imap ? "imap" : "smtp";
+	const struct oa2_diagnosis *d;
+	struct probe_result pr;
+	char step_name[32];
+
+	setenv("SASL_OAUTH2_CONFIG", rp->config, 1);
+	if (probe_login(imap, hostport, acct->ca_file, acct->user, &pr) != 0) {
+		step(rp, OA2_FAIL_V, pr.tempfail ? EXIT_TEMPFAIL : EXIT_CONFIG,
+		    name, "%s: %s", pr.where[0] ? pr.where : hostport,
+		    pr.error);
+		return pr.tempfail ? OA2_ERR_NETWORK : OA2_ERR_CONFIG;
+	}
+	step(rp, OA2_OK_V, 0, name, "%s, %s", pr.where, pr.tls);
+	snprintf(step_name, sizeof(step_name), "%s challenge", name);
+	if (pr.have_challenge)
+		step(rp, OA2_WARN_V, 0, step_name,
+		    "status %s, schemes %s, scope %s",
+		    pr.challenge.status[0] ? pr.challenge.status : "-",
+		    pr.challenge.schemes[0] ? pr.challenge.schemes : "-",
+		    pr.challenge.scope[0] ? pr.challenge.scope : "-");
+	snprintf(step_name, sizeof(step_name), "%s login", name);
+	if (pr.ok) {
+		step(rp, OA2_OK_V, 0, step_name, "%s accepted: %s", pr.mech,
+		    pr.reply);
+		return 0;
+	}
+	d = oa2_reply_diagnose(
+	    imap, pr.reply, pr.have_challenge ? &pr.challenge : NULL);
+	step(rp, OA2_FAIL_V, d->exit, step_name, "%s refused: %s: %s%s",
+	    pr.mech, pr.reply, d->what,
+	    d->exit == EXIT_NOPERM && acct->flow == FLOW_CLIENT_CREDENTIALS
+		? " (app-only: no login; the refused token is dropped and the "
+		  "next attempt gets a new one: if that is refused too, the "
+		  "server does not take this app's tokens for this mailbox)"
+		: "");
+	return d->exit == EXIT_TEMPFAIL ? OA2_ERR_PROVIDER : OA2_ERR_AUTH;
+}
+
 static void
 doctor_usage(FILE *f)
 {
@@ -351,12 +400,15 @@ doctor_usage(FILE *f)
 	      "\n"
 	      "Check ACCOUNT step by step: configuration and file "
 	      "permissions, endpoints,\nsecret or certificate, refresh "
-	      "token, a token (cached or obtained) and its\nclaims; one line "
+	      "token, a token (cached or obtained) and its\nclaims, then a "
+	      "real login through libsasl2 and the installed plugin;\none line "
 	      "per step (ok, warn, FAIL), stopping at the first failure\nwith "
 	      "what to do.  Never prints a token or a secret.\n"
 	      "\n"
-	      "  --smtp HOST[:PORT]  the account is for SMTP submission\n"
-	      "  --imap HOST[:PORT]  the account is for IMAP\n"
+	      "  --smtp HOST[:PORT]  log in to this SMTP server (587 "
+	      "STARTTLS, 465 TLS)\n"
+	      "  --imap HOST[:PORT]  log in to this IMAP server (143 "
+	      "STARTTLS, 993 TLS)\n"
 	      "  --json              one JSON object instead of lines\n"
 	      "\n"
 	      "Exit status: 0 all ok (or warnings), 75 try later, 77 log in "
@@ -412,11 +464,9 @@ cmd_doctor(int argc, char **argv)
 	    (r = check_refresh_token(&rp, &acct)) == 0 &&
 	    (r = check_token(&rp, &acct, smtp != NULL, imap != NULL)) == 0) {
 		if (smtp != NULL)
-			step(&rp, OA2_WARN_V, 0, "smtp",
-			    "%s: the login test is not built yet", smtp);
-		if (imap != NULL)
-			step(&rp, OA2_WARN_V, 0, "imap",
-			    "%s: the login test is not built yet", imap);
+			r = check_login(&rp, &acct, 0, smtp);
+		if (r == 0 && imap != NULL)
+			r = check_login(&rp, &acct, 1, imap);
 	}
 	opt.hush = 0;
 	if (rp.rc == 0 && r != 0)

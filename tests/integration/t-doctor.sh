@@ -8,9 +8,17 @@
 # (78), a delegated account never logged in (77), an issuer that is not
 # there (78).  --json carries the same steps.  Neither the secret nor the
 # token ever appears in what doctor prints.
+# Then the real login through libsasl2 and the built plugin (SASL_PATH):
+# Dovecot's IMAP and submission over STARTTLS with the test CA as the
+# account's ca_file (success; a revoked token and a token for another
+# mailbox refused with the decoded error challenge, 77), a CA that does
+# not sign the server (78), and exosmtp.mjs answering as Exchange Online
+# does: 235, 535 5.7.3, 535 5.7.139, 550 5.7.30, 501 5.5.127, each with its
+# diagnosis and exit status.
 . "$(dirname "$0")/lib.sh"
 
 it_require node openssl keyctl
+it_require_root
 it_setup
 mkdir -p "$IT_DIR/pki"
 # A certificate that ends in 2 days: doctor warns (14 days ahead).
@@ -20,6 +28,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=relay-jwt \
 openssl x509 -in "$IT_DIR/pki/cert.pem" -pubkey -noout >"$IT_DIR/pki/pub.pem"
 chmod 600 "$IT_DIR/pki/key.pem"
 idp_start IDP_JWT_PUBKEY="$IT_DIR/pki/pub.pem"
+dovecot_start
 it_install_products
 export XDG_STATE_HOME=$IT_DIR/state
 H=$IT_HELPER
@@ -28,6 +37,26 @@ mb=$IDP_RELAY_MAILBOX
 oa2_config_init root
 cat >>"$OA2_CONFIG" <<CONF
 [account relay]
+user = $mb
+provider = microsoft
+tenant = contoso.onmicrosoft.com
+token_endpoint = $IDP_TOKEN_URL
+client_id = $IDP_RELAY_BASIC_ID
+client_secret_file = $IT_DIR/etc/relay.secret
+flow = client_credentials
+ca_file = $IT_CA_FILE
+
+[account wrongmb]
+user = wrong.$$@example.test
+provider = microsoft
+tenant = contoso.onmicrosoft.com
+token_endpoint = $IDP_TOKEN_URL
+client_id = $IDP_RELAY_BASIC_ID
+client_secret_file = $IT_DIR/etc/relay.secret
+flow = client_credentials
+ca_file = $IT_CA_FILE
+
+[account systemca]
 user = $mb
 provider = microsoft
 tenant = contoso.onmicrosoft.com
@@ -171,5 +200,56 @@ grep -q '"result":"FAIL","exit":77,' "$IT_DIR/delegjson.out" ||
     it_fail "doctor --json deleg: $(cat "$IT_DIR/delegjson.out")"
 it_log "doctor: unknown account, loose secret, wrong secret, not logged in: FAIL at their step with 78/78/78/77"
 
+# --- a real login: Dovecot ---------------------------------------------------
 oa2_key_clear root "$mb"
-it_pass "doctor: checklist, certificate expiry, discovery, failures and exit codes"
+doctor 0 login --smtp "127.0.0.1:$SUBMISSION_PORT" --imap "127.0.0.1:$IMAP_PORT" relay
+has login "^ok   smtp: 127.0.0.1 port $SUBMISSION_PORT, STARTTLS, TLSv1\\.[23], certificate of 'localhost' verified\$"
+has login "^ok   smtp login: (XOAUTH2|OAUTHBEARER) accepted: 235 "
+has login "^ok   imap: 127.0.0.1 port $IMAP_PORT, STARTTLS, TLSv1\\.[23], certificate of 'localhost' verified\$"
+has login "^ok   imap login: (XOAUTH2|OAUTHBEARER) accepted: a4 OK"
+tok=$(oa2_key_token root "$mb") || it_fail "no cached token after the login"
+! grep -qF -- "$tok" "$IT_DIR/login.out" "$IT_DIR/log/login.err" ||
+    it_fail "doctor printed the token"
+it_log "doctor: real logins to Dovecot's submission and IMAP (STARTTLS, ca_file) succeed"
+
+# the server's certificate against the system store: the test CA is not there
+doctor 78 sysca --imap "127.0.0.1:$IMAP_PORT" systemca
+last sysca "^FAIL imap: 127.0.0.1 port $IMAP_PORT, STARTTLS: the server's certificate does not verify: .*set ca_file"
+it_log "doctor: a certificate the system store does not know fails (78) with the ca_file hint"
+
+# a revoked token: the cached one still looks fine, the server refuses it
+idp_revoke "$tok" || it_fail "cannot revoke the token"
+doctor 77 revoked --imap "127.0.0.1:$IMAP_PORT" relay
+has revoked "^ok   token: cached"
+has revoked "^warn imap challenge: status (invalid_token|401), schemes "
+last revoked "^FAIL imap login: (XOAUTH2|OAUTHBEARER) refused: a4 NO .*log in again"
+oa2_key_present root "$mb" && it_fail "the plugin kept the refused token in the keyring"
+it_log "doctor: a revoked token: the decoded challenge and 'log in again' (77)"
+
+# a token for another mailbox (the app's is $mb)
+doctor 77 wrongmb --smtp "127.0.0.1:$SUBMISSION_PORT" wrongmb
+last wrongmb "^FAIL smtp login: (XOAUTH2|OAUTHBEARER) refused: 535 "
+it_log "doctor: a token for another mailbox is refused at SMTP (77)"
+
+# --- Exchange Online's answers ---------------------------------------------------
+echo ok >"$IT_DIR/answer"
+it_node_server exo exosmtp.mjs "$IT_DIR/dovecot/server.pem" "$IT_DIR/dovecot/server.key" "$IT_DIR/answer"
+exo=${IT_SERVER_URL#smtp://}
+exo_case() # ANSWER RC REGEX
+{
+	echo "$1" >"$IT_DIR/answer"
+	doctor "$2" "exo-$1" --smtp "$exo" relay
+	last "exo-$1" "$3"
+}
+exo_case ok 0 "^ok   smtp login: XOAUTH2 accepted: 235 2\\.7\\.0 Authentication successful\$"
+exo_case 5.7.3 78 "^FAIL smtp login: XOAUTH2 refused: 535 5\\.7\\.3 Authentication unsuccessful .*Enterprise Application's \\(New-ServicePrincipal -AppId"
+exo_case 5.7.139 78 "^FAIL smtp login: XOAUTH2 refused: 535 5\\.7\\.139 .*disabled for the Tenant.*SmtpClientAuthenticationDisabled \\\$false"
+exo_case 5.7.139m 78 "^FAIL smtp login: XOAUTH2 refused: 535 5\\.7\\.139 .*disabled for the Mailbox.*Set-CASMailbox"
+exo_case 5.7.30 78 "^FAIL smtp login: XOAUTH2 refused: 550 5\\.7\\.30 Basic authentication is not supported.*XOAUTH2"
+exo_case 5.5.127 75 "^FAIL smtp login: XOAUTH2 refused: 501 5\\.5\\.127 .*10 minutes"
+[ "$(grep -c "^auth user=$mb answer=" "$IT_DIR/exo.out")" = 6 ] ||
+    it_fail "exosmtp did not see 6 XOAUTH2 logins for $mb: $(cat "$IT_DIR/exo.out")"
+it_log "doctor: Exchange Online's 235, 5.7.3, 5.7.139 (tenant, mailbox), 5.7.30 and 5.5.127 explained with 0/78/78/78/78/75"
+
+oa2_key_clear root "$mb"
+it_pass "doctor: checklist, certificate expiry, discovery, failures, real logins and Exchange's answers"
