@@ -14,7 +14,7 @@
 # mailbox refused with the decoded error challenge, 77), a CA that does
 # not sign the server (78), and exosmtp.mjs answering as Exchange Online
 # does: 235, 535 5.7.3, 535 5.7.139, 550 5.7.30, 501 5.5.127, each with its
-# diagnosis and exit status.
+# diagnosis and exit status; and troubleshooting.md's doctor command.
 . "$(dirname "$0")/lib.sh"
 
 it_require node openssl keyctl
@@ -247,8 +247,14 @@ exo_case 5.7.139 78 "^FAIL smtp login: XOAUTH2 refused: 535 5\\.7\\.139 .*disabl
 exo_case 5.7.139m 78 "^FAIL smtp login: XOAUTH2 refused: 535 5\\.7\\.139 .*disabled for the Mailbox.*Set-CASMailbox"
 exo_case 5.7.30 78 "^FAIL smtp login: XOAUTH2 refused: 550 5\\.7\\.30 Basic authentication is not supported.*XOAUTH2"
 exo_case 5.5.127 75 "^FAIL smtp login: XOAUTH2 refused: 501 5\\.5\\.127 .*10 minutes"
-[ "$(grep -c "^auth user=$mb answer=" "$IT_DIR/exo.out")" = 6 ] ||
-    it_fail "exosmtp did not see 6 XOAUTH2 logins for $mb: $(cat "$IT_DIR/exo.out")"
+# the command troubleshooting.md starts from, through the front in PATH
+echo ok >"$IT_DIR/answer"
+cmd=$(doc_snippet troubleshooting.md doctor smtp.office365.com:587 "$exo")
+PATH="$IT_DIR/bin:$PATH" bash -euc "$cmd" >"$IT_DIR/guide.out" 2>"$IT_DIR/log/guide.err" ||
+    it_fail "troubleshooting.md's doctor command failed: $(cat "$IT_DIR/guide.out" "$IT_DIR/log/guide.err")"
+last guide "^ok   smtp login: XOAUTH2 accepted: 235 "
+[ "$(grep -c "^auth user=$mb answer=" "$IT_DIR/exo.out")" = 7 ] ||
+    it_fail "exosmtp did not see 7 XOAUTH2 logins for $mb: $(cat "$IT_DIR/exo.out")"
 it_log "doctor: Exchange Online's 235, 5.7.3, 5.7.139 (tenant, mailbox), 5.7.30 and 5.5.127 explained with 0/78/78/78/78/75"
 
 oa2_key_clear root "$mb"
