@@ -359,6 +359,16 @@ check_login(struct report *rp, const struct account *acct, int imap,
 	struct probe_result pr;
 	char step_name[32];
 
+	const struct oa2_account *first;
+
+	/* The plugin knows only the mailbox: it acts for the first account
+	 * whose user lists it, which may not be this one. */
+	first = oa2_config_find_user(acct->config, acct->user);
+	if (first != NULL && first != acct->cfg)
+		step(rp, OA2_WARN_V, 0, name,
+		    "the plugin logs in to %s with account %s, the first whose "
+		    "user lists it, not with %s: the login below tests %s",
+		    acct->user, first->name, acct->name, first->name);
 	setenv("SASL_OAUTH2_CONFIG", rp->config, 1);
 	if (probe_login(imap, hostport, acct->ca_file, acct->user, &pr) != 0) {
 		step(rp, OA2_FAIL_V, pr.tempfail ? EXIT_TEMPFAIL : EXIT_CONFIG,

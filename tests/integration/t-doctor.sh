@@ -15,6 +15,10 @@
 # not sign the server (78), and exosmtp.mjs answering as Exchange Online
 # does: 235, 535 5.7.3, 535 5.7.139, 550 5.7.30, 501 5.5.127, each with its
 # diagnosis and exit status; and troubleshooting.md's doctor command.
+# Last, the IdP's Entra model of app-only JWT access tokens: audience,
+# tenant and SMTP.SendAsApp ok, the RBAC for Applications note for an app
+# without the role, IMAP without IMAP.AccessAsApp stopped before the login,
+# and the warning when the plugin would use another account's mailbox.
 . "$(dirname "$0")/lib.sh"
 
 it_require node openssl keyctl
@@ -65,6 +69,26 @@ client_id = $IDP_RELAY_BASIC_ID
 client_secret_file = $IT_DIR/etc/relay.secret
 flow = client_credentials
 
+[account msjwt]
+user = msjwt.$$@example.test
+provider = microsoft
+tenant = $IDP_MS_TENANT_ID
+token_endpoint = $IDP_TOKEN_URL
+client_id = $IDP_MS_JWT_APP_ID
+client_secret_file = $IT_DIR/etc/msjwt.secret
+flow = client_credentials
+ca_file = $IT_CA_FILE
+
+[account msrbac]
+user = msrbac.$$@example.test
+provider = microsoft
+tenant = $IDP_MS_TENANT_ID
+token_endpoint = $IDP_TOKEN_URL
+client_id = $IDP_MS_JWT_RBAC_ID
+client_secret_file = $IT_DIR/etc/msrbac.secret
+flow = client_credentials
+ca_file = $IT_CA_FILE
+
 [account badsecret]
 user = bad.$$@example.test
 provider = microsoft
@@ -105,6 +129,8 @@ issuer = $IDP_ISSUER/elsewhere
 client_id = $IDP_MUA_ID
 CONF
 (umask 077 && echo "$IDP_RELAY_BASIC_SECRET" >"$IT_DIR/etc/relay.secret" &&
+    echo "$IDP_MS_JWT_APP_SECRET" >"$IT_DIR/etc/msjwt.secret" &&
+    echo "$IDP_MS_JWT_RBAC_SECRET" >"$IT_DIR/etc/msrbac.secret" &&
     echo "not-the-secret-$$" >"$IT_DIR/etc/bad.secret")
 oa2_env
 
@@ -256,6 +282,45 @@ last guide "^ok   smtp login: XOAUTH2 accepted: 235 "
 [ "$(grep -c "^auth user=$mb answer=" "$IT_DIR/exo.out")" = 7 ] ||
     it_fail "exosmtp did not see 7 XOAUTH2 logins for $mb: $(cat "$IT_DIR/exo.out")"
 it_log "doctor: Exchange Online's 235, 5.7.3, 5.7.139 (tenant, mailbox), 5.7.30 and 5.5.127 explained with 0/78/78/78/78/75"
+
+# --- Entra-shaped JWTs (idp/server.mjs, PROVIDER MODELS) ------------------
+echo ok >"$IT_DIR/answer"
+doctor 0 msjwt --smtp "$exo" msjwt
+has msjwt "^ok   token: obtained, [0-9]+ bytes"
+has msjwt "^ok   audience: https://outlook\\.office365\\.com \\(Exchange Online\\), tenant $IDP_MS_TENANT_ID\$"
+has msjwt "^ok   permissions: roles SMTP\\.SendAsApp\$"
+has msjwt "^ok   user: app-only token \\(no user\\); the mailbox msjwt.$$@example.test must let the app in"
+has msjwt "^ok   expiry: expires in [0-9]+ min\$"
+last msjwt "^ok   smtp login: XOAUTH2 accepted: 235 "
+doctor 0 msrbac --smtp "$exo" msrbac
+has msrbac "^warn permissions: roles '' lack SMTP\\.SendAsApp: fine only if an admin gave the app the role with RBAC for Applications"
+last msrbac "^ok   smtp login: XOAUTH2 accepted: 235 "
+echo 5.7.3 >"$IT_DIR/answer"
+doctor 78 msrbac73 --smtp "$exo" msrbac
+has msrbac73 "^warn permissions: "
+last msrbac73 "^FAIL smtp login: XOAUTH2 refused: 535 5\\.7\\.3 "
+doctor 78 msimap --imap "127.0.0.1:$IMAP_PORT" msjwt
+last msimap "^FAIL permissions: roles 'SMTP\\.SendAsApp' lack IMAP\\.AccessAsApp: add the application permission"
+grep -c "^auth user=msjwt.$$@example.test answer=ok" "$IT_DIR/exo.out" | grep -qx 1 ||
+    it_fail "exosmtp did not see msjwt's mailbox: $(cat "$IT_DIR/exo.out")"
+
+# two accounts for one mailbox: the plugin uses the first; doctor says so
+cat >>"$OA2_CONFIG" <<CONF
+
+[account second]
+user = $mb
+provider = microsoft
+tenant = $IDP_MS_TENANT_ID
+token_endpoint = $IDP_TOKEN_URL
+client_id = $IDP_MS_JWT_APP_ID
+client_secret_file = $IT_DIR/etc/msjwt.secret
+flow = client_credentials
+ca_file = $IT_CA_FILE
+CONF
+echo ok >"$IT_DIR/answer"
+doctor 0 second --smtp "$exo" second
+has second "^warn smtp: the plugin logs in to $mb with account relay"
+it_log "doctor: Entra-shaped JWTs: audience, tenant, SMTP.SendAsApp ok; RBAC for Applications noted; IMAP without IMAP.AccessAsApp stops before the login (78)"
 
 oa2_key_clear root "$mb"
 it_pass "doctor: checklist, certificate expiry, discovery, failures, real logins and Exchange's answers"

@@ -37,7 +37,7 @@
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import * as querystring from 'node:querystring';
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, createSign, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
 import Provider, { errors } from 'oidc-provider';
@@ -76,12 +76,34 @@ const APP_MAILBOX = {
   [C.IDP_RELAY_BASIC_ID]: C.IDP_RELAY_MAILBOX,
   [C.IDP_RELAY_POST_ID]: C.IDP_RELAY_MAILBOX,
   [C.IDP_MS_APP_ID]: C.IDP_RELAY_MAILBOX,
+  [C.IDP_MS_JWT_APP_ID]: C.IDP_RELAY_MAILBOX,
+  [C.IDP_MS_JWT_RBAC_ID]: C.IDP_RELAY_MAILBOX,
 };
 
 const CLIENTS = [
   {
     client_id: C.IDP_RELAY_BASIC_ID,
     client_secret: C.IDP_RELAY_BASIC_SECRET,
+    token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    scope: CC_SCOPE,
+  },
+  {
+    // Entra's JWT access tokens, app-only (see PROVIDER MODELS)
+    client_id: C.IDP_MS_JWT_APP_ID,
+    client_secret: C.IDP_MS_JWT_APP_SECRET,
+    token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    scope: CC_SCOPE,
+  },
+  {
+    // the same, rights by RBAC for Applications (see PROVIDER MODELS)
+    client_id: C.IDP_MS_JWT_RBAC_ID,
+    client_secret: C.IDP_MS_JWT_RBAC_SECRET,
     token_endpoint_auth_method: 'client_secret_basic',
     grant_types: ['client_credentials'],
     response_types: [],
@@ -437,7 +459,41 @@ provider.on('server_error', (_ctx, err) => {
 //     dropping offline_access otherwise.
 //   - does not rotate refresh tokens: a refresh answer has no
 //     refresh_token.
+// IDP_MS_JWT_APP_ID and IDP_MS_JWT_RBAC_ID, Microsoft Entra ID app-only
+// (client credentials) tokens for Exchange Online:
+//   - the access token is a JWT (v1.0, RS256) for the resource of the
+//     .default scope: aud https://outlook.office365.com, iss
+//     https://sts.windows.net/TENANT/, tid, appid, oid, and in "roles" the
+//     application permissions an admin consented to (SMTP.SendAsApp); an
+//     app given its rights with Exchange's RBAC for Applications has no
+//     such permission, so its token carries no roles.  No user claims.
+//     Mapped onto oidc-provider by handing out such a JWT (signed with a
+//     key made at start, expiring with the token's expires_in) instead of
+//     the opaque token the library issued.  The library keeps only the
+//     opaque one, so these JWTs can be neither introspected nor revoked
+//     here: tests use them with servers that do not introspect.
 const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access']);
+const MS_JWT_MODEL = new Set([C.IDP_MS_JWT_APP_ID, C.IDP_MS_JWT_RBAC_ID]);
+const { privateKey: MS_JWT_KEY } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+
+function b64json(o) {
+  return Buffer.from(JSON.stringify(o)).toString('base64url');
+}
+
+function entraAppToken(clientId, expiresIn) {
+  const now = Math.floor(Date.now() / 1000);
+  const sts = `https://sts.windows.net/${C.IDP_MS_TENANT_ID}/`;
+  const claims = {
+    aud: 'https://outlook.office365.com', iss: sts, iat: now, nbf: now,
+    exp: now + Number(expiresIn || AT_TTL), app_displayname: 'sasl-oauth2 test',
+    appid: clientId, appidacr: '1', idp: sts, oid: randomUUID(), sub: randomUUID(),
+    tid: C.IDP_MS_TENANT_ID, ver: '1.0',
+  };
+  if (clientId === C.IDP_MS_JWT_APP_ID) claims.roles = ['SMTP.SendAsApp'];
+  const input = `${b64json({ typ: 'JWT', alg: 'RS256', kid: 'sasl-oauth2-test' })}.${b64json(claims)}`;
+  const sig = createSign('RSA-SHA256').update(input).sign(MS_JWT_KEY).toString('base64url');
+  return `${input}.${sig}`;
+}
 const MS_MODEL = new Set([C.IDP_MUA_MS_ID, C.IDP_MS_PUBLIC_ID]);
 
 function words(v) {
@@ -512,6 +568,11 @@ provider.use(async (ctx, next) => {
     }
   }
   if (ctx.path === '/token' && ctx.status === 200 && ctx.body?.access_token) {
+    // a confidential client's id is in the Authorization header, not the form
+    const authed = ctx.oidc?.client?.clientId;
+    if (MS_JWT_MODEL.has(authed)) {
+      ctx.body.access_token = entraAppToken(authed, ctx.body.expires_in);
+    }
     if (MS_MODEL.has(clientId) && ctx.body.scope) {
       ctx.body.scope = words(ctx.body.scope).filter((s) => !OIDC_SCOPES.has(s)).join(' ');
     }
