@@ -558,12 +558,28 @@ probe_login(int imap, const char *hostport, const char *ca_file,
 	static int sasl_ready;
 	struct conn c;
 	char host[256], port[16];
-	const char *colon = strrchr(hostport, ':');
+	const char *colon;
 	int implicit, r;
 
 	memset(out, 0, sizeof(*out));
 	memset(&c, 0, sizeof(c));
 	c.fd = -1;
+	/* smtps://, imaps://: implicit TLS on any port; smtp://, imap://:
+	 * STARTTLS on any port; no scheme: by the port (465, 993). */
+	implicit = -1;
+	if (strncmp(hostport, imap ? "imaps://" : "smtps://", 8) == 0) {
+		implicit = 1;
+		hostport += 8;
+	} else if (strncmp(hostport, imap ? "imap://" : "smtp://", 7) == 0) {
+		implicit = 0;
+		hostport += 7;
+	} else if (strstr(hostport, "://") != NULL) {
+		fail(out, 0, "'%s': the scheme may be %s or %s", hostport,
+		    imap ? "imap://" : "smtp://",
+		    imap ? "imaps://" : "smtps://");
+		return OA2_ERR_INVAL;
+	}
+	colon = strrchr(hostport, ':');
 	if (colon != NULL && strchr(hostport, ']') == NULL &&
 	    strchr(hostport, ':') != colon)
 		colon = NULL; /* a bare IPv6 address */
@@ -575,15 +591,17 @@ probe_login(int imap, const char *hostport, const char *ca_file,
 		host[strlen(host) - 1] = '\0';
 	}
 	snprintf(port, sizeof(port), "%s",
-	    colon      ? colon + 1
-		: imap ? "143"
-		       : "587");
+	    colon		? colon + 1
+		: implicit == 1 ? (imap ? "993" : "465")
+		: imap		? "143"
+				: "587");
 	if (host[0] == '\0' || port[0] == '\0' ||
 	    strspn(port, "0123456789") != strlen(port)) {
-		fail(out, 0, "'%s' is not HOST[:PORT]", hostport);
+		fail(out, 0, "'%s' is not [SCHEME://]HOST[:PORT]", hostport);
 		return OA2_ERR_INVAL;
 	}
-	implicit = strcmp(port, imap ? "993" : "465") == 0;
+	if (implicit == -1)
+		implicit = strcmp(port, imap ? "993" : "465") == 0;
 	snprintf(out->where, sizeof(out->where), "%s port %s, %s", host, port,
 	    implicit ? "implicit TLS" : "STARTTLS");
 	if (!sasl_ready) {

@@ -18,7 +18,8 @@ struct probe_result {
 	int tempfail;	 /* that error may pass (network) */
 };
 
-/* Log in to hostport (HOST[:PORT]; SMTP 587/465, IMAP 143/993) as
+/* Log in to hostport ([SCHEME://]HOST[:PORT]; SMTP 587/465, IMAP
+ * 143/993; smtps:// and imaps:// for implicit TLS on another port) as
  * mailbox.  0 when the server answered the AUTH (out->ok says how); else
  * an error with out->error set. */
 int probe_login(int imap, const char *hostport, const char *ca_file,

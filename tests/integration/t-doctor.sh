@@ -9,7 +9,7 @@
 # there (78).  --json carries the same steps.  Neither the secret nor the
 # token ever appears in what doctor prints.
 # Then the real login through libsasl2 and the built plugin (SASL_PATH):
-# Dovecot's IMAP and submission over STARTTLS with the test CA as the
+# Dovecot's IMAP and submission over STARTTLS (and IMAPS) with the test CA as the
 # account's ca_file (success; a revoked token and a token for another
 # mailbox refused with the decoded error challenge, 77), a CA that does
 # not sign the server (78), and exosmtp.mjs answering as Exchange Online
@@ -233,10 +233,15 @@ has login "^ok   smtp: 127.0.0.1 port $SUBMISSION_PORT, STARTTLS, TLSv1\\.[23], 
 has login "^ok   smtp login: (XOAUTH2|OAUTHBEARER) accepted: 235 "
 has login "^ok   imap: 127.0.0.1 port $IMAP_PORT, STARTTLS, TLSv1\\.[23], certificate of 'localhost' verified\$"
 has login "^ok   imap login: (XOAUTH2|OAUTHBEARER) accepted: a4 OK"
+doctor 0 imaps --imap "imaps://127.0.0.1:$IMAPS_PORT" relay
+has imaps "^ok   imap: 127.0.0.1 port $IMAPS_PORT, implicit TLS, TLSv1\\.[23], certificate of 'localhost' verified\$"
+last imaps "^ok   imap login: (XOAUTH2|OAUTHBEARER) accepted: a4 OK"
+doctor 78 scheme --imap "smtps://127.0.0.1:$IMAPS_PORT" relay
+last scheme "^FAIL imap: .*the scheme may be imap:// or imaps://"
 tok=$(oa2_key_token root "$mb") || it_fail "no cached token after the login"
 ! grep -qF -- "$tok" "$IT_DIR/login.out" "$IT_DIR/log/login.err" ||
     it_fail "doctor printed the token"
-it_log "doctor: real logins to Dovecot's submission and IMAP (STARTTLS, ca_file) succeed"
+it_log "doctor: real logins to Dovecot's submission and IMAP (STARTTLS, and imaps:// implicit TLS; ca_file) succeed"
 
 # the server's certificate against the system store: the test CA is not there
 doctor 78 sysca --imap "127.0.0.1:$IMAP_PORT" systemca
