@@ -24,6 +24,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -36,7 +37,9 @@
 #include "probe.h"
 
 #define PROBE_LINE_MAX 4096
-#define PROBE_TIMEOUT_S 20
+#define PROBE_TIMEOUT_S 20   /* one read or write */
+#define PROBE_DEADLINE_S 60  /* the whole conversation */
+#define PROBE_LINES_MAX 2000 /* a server that never stops talking */
 
 struct conn {
 	int fd;
@@ -44,6 +47,8 @@ struct conn {
 	SSL *ssl;
 	char in[PROBE_LINE_MAX * 2];
 	size_t inlen;
+	unsigned lines;	 /* read so far */
+	time_t deadline; /* of the conversation */
 };
 
 static void fail(struct probe_result *out, int tempfail, const char *fmt, ...)
@@ -180,6 +185,9 @@ conn_line(struct conn *c, char *line, size_t linesz)
 	char *nl;
 	ssize_t r;
 
+	line[0] = '\0';
+	if (++c->lines > PROBE_LINES_MAX || time(NULL) > c->deadline)
+		return -1;
 	for (;;) {
 		if ((nl = memchr(c->in, '\n', c->inlen)) != NULL) {
 			size_t n = (size_t)(nl - c->in);
@@ -223,7 +231,8 @@ smtp_reply(struct conn *c, char *line, size_t linesz, char *auth, size_t authsz)
 	for (;;) {
 		if (conn_line(c, line, linesz) != 0)
 			return -1;
-		if (auth != NULL && strncasecmp(line + 4, "AUTH ", 5) == 0)
+		if (auth != NULL && strlen(line) > 9 &&
+		    strncasecmp(line + 4, "AUTH ", 5) == 0)
 			snprintf(auth, authsz, "%s", line + 9);
 		if (strlen(line) < 4 || line[3] != '-')
 			return strspn(line, "0123456789") == 3 ? 0 : -1;
@@ -416,7 +425,10 @@ do_sasl(struct conn *c, int imap, const char *service, const char *host,
 		goto out;
 	}
 io:
-	fail(out, 1, "the server closed the connection during AUTH");
+	fail(out, 1,
+	    "the server broke off, or talked too long (%d lines, %d s), "
+	    "during AUTH",
+	    PROBE_LINES_MAX, PROBE_DEADLINE_S);
 out:
 	sasl_dispose(&sc);
 	return rc;
@@ -564,6 +576,7 @@ probe_login(int imap, const char *hostport, const char *ca_file,
 	memset(out, 0, sizeof(*out));
 	memset(&c, 0, sizeof(c));
 	c.fd = -1;
+	c.deadline = time(NULL) + PROBE_DEADLINE_S;
 	/* smtps://, imaps://: implicit TLS on any port; smtp://, imap://:
 	 * STARTTLS on any port; no scheme: by the port (465, 993). */
 	implicit = -1;

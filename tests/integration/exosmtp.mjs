@@ -14,6 +14,8 @@
 //   5.7.139m  SMTP AUTH disabled for the mailbox
 //   5.7.30    basic authentication refused for client submission
 //   5.5.127   token about to expire (High Volume Email)
+//   flood     not Exchange: a hostile server that sends 334 challenges
+//             without end (doctor must give up)
 // The texts are Exchange Online's as Microsoft's documentation and the
 // setup guides quote them.  Exchange fails at once: no 334 challenge.
 // Logs "auth user=<mailbox> answer=<name>" to stdout (never the token).
@@ -72,6 +74,10 @@ function session(socket) {
         if (!m) { send(`535 5.7.3 Authentication unsuccessful ${TAG}`); break; }
         const name = readFileSync(answerFile, 'utf8').split('\n')[0].trim();
         console.log(`auth user=${m[1]} answer=${name}`);
+        if (name === 'flood') {
+          sock.write('334 e30=\r\n'.repeat(5000));
+          break;
+        }
         send(ANSWERS[name] || ANSWERS['5.7.3']);
         break;
       }

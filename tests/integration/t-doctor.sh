@@ -284,8 +284,10 @@ cmd=$(doc_snippet troubleshooting.md doctor smtp.office365.com:587 "$exo")
 PATH="$IT_DIR/bin:$PATH" bash -euc "$cmd" >"$IT_DIR/guide.out" 2>"$IT_DIR/log/guide.err" ||
     it_fail "troubleshooting.md's doctor command failed: $(cat "$IT_DIR/guide.out" "$IT_DIR/log/guide.err")"
 last guide "^ok   smtp login: XOAUTH2 accepted: 235 "
-[ "$(grep -c "^auth user=$mb answer=" "$IT_DIR/exo.out")" = 7 ] ||
-    it_fail "exosmtp did not see 7 XOAUTH2 logins for $mb: $(cat "$IT_DIR/exo.out")"
+# a server that never stops sending challenges: doctor gives up (75)
+exo_case flood 75 "^FAIL smtp: .*talked too long"
+[ "$(grep -c "^auth user=$mb answer=" "$IT_DIR/exo.out")" = 8 ] ||
+    it_fail "exosmtp did not see 8 XOAUTH2 logins for $mb: $(cat "$IT_DIR/exo.out")"
 it_log "doctor: Exchange Online's 235, 5.7.3, 5.7.139 (tenant, mailbox), 5.7.30 and 5.5.127 explained with 0/78/78/78/78/75"
 
 # --- Entra-shaped JWTs (idp/server.mjs, PROVIDER MODELS) ------------------
