@@ -18,7 +18,9 @@
 # Last, the IdP's Entra model of app-only JWT access tokens: audience,
 # tenant and SMTP.SendAsApp ok, the RBAC for Applications note for an app
 # without the role, IMAP without IMAP.AccessAsApp stopped before the login,
-# and the warning when the plugin would use another account's mailbox.
+# the delegated token of a logged-in user (scp, upn) and the shared-mailbox
+# warning for another user's token, and the warning when the plugin would
+# use another account's mailbox.
 . "$(dirname "$0")/lib.sh"
 
 it_require node openssl keyctl
@@ -87,6 +89,24 @@ token_endpoint = $IDP_TOKEN_URL
 client_id = $IDP_MS_JWT_RBAC_ID
 client_secret_file = $IT_DIR/etc/msrbac.secret
 flow = client_credentials
+ca_file = $IT_CA_FILE
+
+[account msdeleg]
+user = dave.$$@example.test
+provider = microsoft
+tenant = $IDP_MS_TENANT_ID
+authorization_endpoint = $IDP_AUTH_URL
+token_endpoint = $IDP_TOKEN_URL
+client_id = $IDP_MS_JWT_PUBLIC_ID
+ca_file = $IT_CA_FILE
+
+[account msshared]
+user = shared.$$@example.test
+provider = microsoft
+tenant = $IDP_MS_TENANT_ID
+authorization_endpoint = $IDP_AUTH_URL
+token_endpoint = $IDP_TOKEN_URL
+client_id = $IDP_MS_JWT_PUBLIC_ID
 ca_file = $IT_CA_FILE
 
 [account badsecret]
@@ -310,6 +330,33 @@ doctor 78 msimap --imap "127.0.0.1:$IMAP_PORT" msjwt
 last msimap "^FAIL permissions: roles 'SMTP\\.SendAsApp' lack IMAP\\.AccessAsApp: add the application permission"
 grep -c "^auth user=msjwt.$$@example.test answer=ok" "$IT_DIR/exo.out" | grep -qx 1 ||
     it_fail "exosmtp did not see msjwt's mailbox: $(cat "$IT_DIR/exo.out")"
+
+# delegated: a login (as dave), then Entra's delegated JWT: scp, upn
+login_as() # ACCOUNT LOGIN-NAME
+{
+	local lpid url
+	"$H" login --no-browser --timeout 60 "$1" 2>"$IT_DIR/log/login.$1.err" &
+	lpid=$!
+	url=$(idp_auth_url "$IT_DIR/log/login.$1.err")
+	idp_browser "$url" "$2" >"$IT_DIR/log/browser.$1.log" 2>&1 ||
+	    it_fail "$1: browser failed"
+	wait $lpid || it_fail "$1: login failed: $(cat "$IT_DIR/log/login.$1.err")"
+}
+login_as msdeleg "dave.$$@example.test"
+oa2_key_clear root "dave.$$@example.test"
+echo ok >"$IT_DIR/answer"
+doctor 0 msdeleg --smtp "$exo" msdeleg
+has msdeleg "^ok   refresh token: stored \\(file\\), last used 0 days ago\$"
+has msdeleg "^ok   token: obtained, "
+has msdeleg "^ok   audience: https://outlook\\.office\\.com \\(Exchange Online\\), tenant $IDP_MS_TENANT_ID\$"
+has msdeleg "^ok   permissions: scp IMAP\\.AccessAsUser\\.All SMTP\\.Send\$"
+has msdeleg "^ok   user: upn dave\\.$$@example\\.test is the mailbox\$"
+last msdeleg "^ok   smtp login: XOAUTH2 accepted: 235 "
+# logged in as dave for the mailbox shared: fine only as a shared mailbox
+login_as msshared "dave.$$@example.test"
+doctor 0 msshared msshared
+has msshared "^warn user: upn dave\\.$$@example\\.test is not the mailbox shared\\.$$@example\\.test: that works only for a shared mailbox"
+it_log "doctor: Entra-shaped delegated JWTs: refresh token, audience, scp, upn ok; another user's token warns of a shared mailbox"
 
 # two accounts for one mailbox: the plugin uses the first; doctor says so
 cat >>"$OA2_CONFIG" <<CONF

@@ -167,6 +167,16 @@ const CLIENTS = [
     scope: MUA_SCOPE,
   },
   {
+    // mua-ms with Entra's JWT access tokens (PROVIDER MODELS)
+    client_id: C.IDP_MS_JWT_PUBLIC_ID,
+    application_type: 'native',
+    token_endpoint_auth_method: 'none',
+    grant_types: MUA_GRANTS,
+    response_types: ['code'],
+    redirect_uris: MUA_REDIRECTS,
+    scope: MUA_SCOPE,
+  },
+  {
     // Google-like (see PROVIDER MODELS): a "Desktop app" client, which
     // Google gives a client secret; Google's device flow refuses the Gmail
     // scope, so no device grant here
@@ -472,29 +482,42 @@ provider.on('server_error', (_ctx, err) => {
 //     the opaque token the library issued.  The library keeps only the
 //     opaque one, so these JWTs can be neither introspected nor revoked
 //     here: tests use them with servers that do not introspect.
+// IDP_MS_JWT_PUBLIC_ID, the same for delegated tokens: a public client
+//   behaving as mua-ms does, whose access tokens are Entra's JWTs for
+//   Exchange Online: aud https://outlook.office.com, the granted delegated
+//   permissions by their short names in "scp" (IMAP.AccessAsUser.All
+//   SMTP.Send), the signed-in user in "upn" and "unique_name", tid, appid.
 const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access']);
-const MS_JWT_MODEL = new Set([C.IDP_MS_JWT_APP_ID, C.IDP_MS_JWT_RBAC_ID]);
+const MS_JWT_MODEL = new Set([C.IDP_MS_JWT_APP_ID, C.IDP_MS_JWT_RBAC_ID, C.IDP_MS_JWT_PUBLIC_ID]);
 const { privateKey: MS_JWT_KEY } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 
 function b64json(o) {
   return Buffer.from(JSON.stringify(o)).toString('base64url');
 }
 
-function entraAppToken(clientId, expiresIn) {
+// user: the signed-in account and the granted scope (delegated), or none.
+function entraToken(clientId, expiresIn, user) {
   const now = Math.floor(Date.now() / 1000);
   const sts = `https://sts.windows.net/${C.IDP_MS_TENANT_ID}/`;
   const claims = {
-    aud: 'https://outlook.office365.com', iss: sts, iat: now, nbf: now,
+    aud: user ? 'https://outlook.office.com' : 'https://outlook.office365.com',
+    iss: sts, iat: now, nbf: now,
     exp: now + Number(expiresIn || AT_TTL), app_displayname: 'sasl-oauth2 test',
     appid: clientId, appidacr: '1', idp: sts, oid: randomUUID(), sub: randomUUID(),
     tid: C.IDP_MS_TENANT_ID, ver: '1.0',
   };
   if (clientId === C.IDP_MS_JWT_APP_ID) claims.roles = ['SMTP.SendAsApp'];
+  if (user) {
+    claims.scp = words(user.scope).filter((w) => w.startsWith('https://outlook.office.com/'))
+      .map((w) => w.slice('https://outlook.office.com/'.length)).join(' ');
+    claims.upn = user.accountId;
+    claims.unique_name = user.accountId;
+  }
   const input = `${b64json({ typ: 'JWT', alg: 'RS256', kid: 'sasl-oauth2-test' })}.${b64json(claims)}`;
   const sig = createSign('RSA-SHA256').update(input).sign(MS_JWT_KEY).toString('base64url');
   return `${input}.${sig}`;
 }
-const MS_MODEL = new Set([C.IDP_MUA_MS_ID, C.IDP_MS_PUBLIC_ID]);
+const MS_MODEL = new Set([C.IDP_MUA_MS_ID, C.IDP_MS_PUBLIC_ID, C.IDP_MS_JWT_PUBLIC_ID]);
 
 function words(v) {
   return String(v || '').split(' ').filter(Boolean);
@@ -571,7 +594,9 @@ provider.use(async (ctx, next) => {
     // a confidential client's id is in the Authorization header, not the form
     const authed = ctx.oidc?.client?.clientId;
     if (MS_JWT_MODEL.has(authed)) {
-      ctx.body.access_token = entraAppToken(authed, ctx.body.expires_in);
+      const at = authed === C.IDP_MS_JWT_PUBLIC_ID
+        ? await provider.AccessToken.find(ctx.body.access_token) : undefined;
+      ctx.body.access_token = entraToken(authed, ctx.body.expires_in, at);
     }
     if (MS_MODEL.has(clientId) && ctx.body.scope) {
       ctx.body.scope = words(ctx.body.scope).filter((s) => !OIDC_SCOPES.has(s)).join(' ');
