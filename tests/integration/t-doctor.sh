@@ -5,7 +5,8 @@
 # discovery named, and each failure we can cause stopping the list at its
 # step with what to do and the exit status the step implies: an unknown
 # account (78), a secret file others may read (78), a wrong client secret
-# (78), a delegated account never logged in (77), an issuer that is not
+# (78), an expired client certificate (78), a delegated account never
+# logged in (77), an issuer that is not
 # there (78).  --json carries the same steps.  Neither the secret nor the
 # token ever appears in what doctor prints.
 # Then the real login through libsasl2 and the built plugin (SASL_PATH):
@@ -33,6 +34,17 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=relay-jwt \
     >"$IT_DIR/log/openssl.log" 2>&1
 openssl x509 -in "$IT_DIR/pki/cert.pem" -pubkey -noout >"$IT_DIR/pki/pub.pem"
 chmod 600 "$IT_DIR/pki/key.pem"
+# And one that ended in 2020 (openssl ca takes explicit dates).
+(
+	cd "$IT_DIR/pki" && touch index.txt && echo 01 >serial &&
+	printf '%s\n' '[ca]' 'default_ca = d' '[d]' "database = $IT_DIR/pki/index.txt" \
+	    "serial = $IT_DIR/pki/serial" "new_certs_dir = $IT_DIR/pki" \
+	    'default_md = sha256' 'policy = p' '[p]' 'commonName = supplied' >ca.cnf &&
+	openssl req -new -newkey rsa:2048 -nodes -subj /CN=old -keyout old.key \
+	    -out old.csr && chmod 600 old.key &&
+	openssl ca -batch -config ca.cnf -selfsign -keyfile old.key -in old.csr \
+	    -startdate 20200101000000Z -enddate 20200201000000Z -out old.pem
+) >>"$IT_DIR/log/openssl.log" 2>&1 || it_fail "openssl could not make an expired certificate"
 idp_start IDP_JWT_PUBKEY="$IT_DIR/pki/pub.pem"
 dovecot_start
 it_install_products
@@ -129,6 +141,17 @@ client_key_file = $IT_DIR/pki/key.pem
 client_certificate_file = $IT_DIR/pki/cert.pem
 flow = client_credentials
 
+[account oldcert]
+user = old.$$@example.test
+provider = microsoft
+tenant = contoso.onmicrosoft.com
+token_endpoint = $IDP_TOKEN_URL
+client_id = relay-jwt
+client_auth = private_key_jwt
+client_key_file = $IT_DIR/pki/old.key
+client_certificate_file = $IT_DIR/pki/old.pem
+flow = client_credentials
+
 [account deleg]
 user = dave.$$@example.test
 provider = microsoft
@@ -213,7 +236,9 @@ doctor 0 jwt jwt
 has jwt "^ok   secret: client_key_file $IT_DIR/pki/key.pem: an RSA key"
 has jwt "^warn certificate: $IT_DIR/pki/cert.pem expires on 20[0-9-]+ [0-9:]+ UTC \(in [01] days\): upload a new certificate"
 has jwt "^ok   token: obtained"
-it_log "doctor: a client certificate ending in 2 days is a warning with its date"
+doctor 78 oldcert oldcert
+last oldcert "^FAIL certificate: $IT_DIR/pki/old\\.pem expired on 2020-02-01 00:00 UTC: make a new key and certificate"
+it_log "doctor: a client certificate ending in 2 days is a warning with its date; an expired one fails (78)"
 
 # --- discovery ---------------------------------------------------------------
 doctor 77 gen gen
