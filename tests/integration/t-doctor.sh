@@ -17,7 +17,8 @@
 # does: 235, 535 5.7.3, 535 5.7.139, 550 5.7.30, 501 5.5.127, each with its
 # diagnosis and exit status; and troubleshooting.md's doctor command.
 # Last, the IdP's Entra model of app-only JWT access tokens: audience,
-# tenant and SMTP.SendAsApp ok, the RBAC for Applications note for an app
+# tenant and SMTP.SendAsApp ok, a Graph token stopped at its audience,
+# the RBAC for Applications note for an app
 # without the role, IMAP without IMAP.AccessAsApp stopped before the login,
 # the delegated token of a logged-in user (scp, upn) and the shared-mailbox
 # warning for another user's token, and the warning when the plugin would
@@ -92,6 +93,16 @@ client_id = $IDP_MS_JWT_APP_ID
 client_secret_file = $IT_DIR/etc/msjwt.secret
 flow = client_credentials
 ca_file = $IT_CA_FILE
+
+[account msgraph]
+user = msgraph.$$@example.test
+provider = microsoft
+tenant = $IDP_MS_TENANT_ID
+token_endpoint = $IDP_TOKEN_URL
+client_id = $IDP_MS_JWT_APP_ID
+client_secret_file = $IT_DIR/etc/msjwt.secret
+flow = client_credentials
+scope = https://graph.microsoft.com/.default
 
 [account msrbac]
 user = msrbac.$$@example.test
@@ -351,6 +362,10 @@ echo 5.7.3 >"$IT_DIR/answer"
 doctor 78 msrbac73 --smtp "$exo" msrbac
 has msrbac73 "^warn permissions: "
 last msrbac73 "^FAIL smtp login: XOAUTH2 refused: 535 5\\.7\\.3 "
+# the classic mistake: a Microsoft Graph token for an Exchange login
+doctor 78 msgraph --smtp "$exo" msgraph
+last msgraph "^FAIL audience: https://graph\\.microsoft\\.com is Microsoft Graph, which Exchange's IMAP and SMTP refuse .*set scope to https://outlook\\.office365\\.com/\\.default"
+grep -q "^auth user=msgraph" "$IT_DIR/exo.out" && it_fail "doctor logged in with a Graph token"
 doctor 78 msimap --imap "127.0.0.1:$IMAP_PORT" msjwt
 last msimap "^FAIL permissions: roles 'SMTP\\.SendAsApp' lack IMAP\\.AccessAsApp: add the application permission"
 grep -c "^auth user=msjwt.$$@example.test answer=ok" "$IT_DIR/exo.out" | grep -qx 1 ||
@@ -399,7 +414,7 @@ CONF
 echo ok >"$IT_DIR/answer"
 doctor 0 second --smtp "$exo" second
 has second "^warn smtp: the plugin logs in to $mb with account relay"
-it_log "doctor: Entra-shaped JWTs: audience, tenant, SMTP.SendAsApp ok; RBAC for Applications noted; IMAP without IMAP.AccessAsApp stops before the login (78)"
+it_log "doctor: Entra-shaped JWTs: audience, tenant, SMTP.SendAsApp ok; a Graph token fails (78); RBAC for Applications noted; IMAP without IMAP.AccessAsApp stops before the login (78)"
 
 oa2_key_clear root "$mb"
 it_pass "doctor: checklist, certificate expiry, discovery, failures, real logins and Exchange's answers"

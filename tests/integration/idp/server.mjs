@@ -63,6 +63,9 @@ const C = loadClientsEnv();
 if (process.env.IDP_RELAY_MAILBOX) C.IDP_RELAY_MAILBOX = process.env.IDP_RELAY_MAILBOX;
 
 const CC_SCOPE = C.IDP_CC_SCOPE;
+// Microsoft Graph's, which an Exchange mail login cannot use (PROVIDER
+// MODELS: IDP_MS_JWT_APP_ID)
+const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
 const MUA_SCOPE = C.IDP_MUA_SCOPE;
 const MUA_GRANTS = [
   'authorization_code',
@@ -98,7 +101,7 @@ const CLIENTS = [
     grant_types: ['client_credentials'],
     response_types: [],
     redirect_uris: [],
-    scope: CC_SCOPE,
+    scope: `${CC_SCOPE} ${GRAPH_SCOPE}`,
   },
   {
     // the same, rights by RBAC for Applications (see PROVIDER MODELS)
@@ -343,7 +346,7 @@ const configuration = {
   adapter: TestAdapter,
   // the mail scopes are declared so that the consent puts them into the
   // grant and the access token's "scope" lists them, like Microsoft does
-  scopes: [...new Set([...MUA_SCOPE.split(' '), CC_SCOPE])],
+  scopes: [...new Set([...MUA_SCOPE.split(' '), CC_SCOPE, GRAPH_SCOPE])],
   claims: {
     openid: ['sub'],
     email: ['email', 'email_verified'],
@@ -487,6 +490,11 @@ provider.on('server_error', (_ctx, err) => {
 //   Exchange Online: aud https://outlook.office.com, the granted delegated
 //   permissions by their short names in "scp" (IMAP.AccessAsUser.All
 //   SMTP.Send), the signed-in user in "upn" and "unique_name", tid, appid.
+// IDP_MS_JWT_APP_ID may also ask for https://graph.microsoft.com/.default,
+//   as apps set up for Graph's sendMail do by mistake for SMTP: Entra then
+//   issues a token for Microsoft Graph (aud https://graph.microsoft.com,
+//   the app's Graph permissions in roles, here Mail.Send), which Exchange
+//   refuses.
 const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access']);
 const MS_JWT_MODEL = new Set([C.IDP_MS_JWT_APP_ID, C.IDP_MS_JWT_RBAC_ID, C.IDP_MS_JWT_PUBLIC_ID]);
 const { privateKey: MS_JWT_KEY } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -496,17 +504,19 @@ function b64json(o) {
 }
 
 // user: the signed-in account and the granted scope (delegated), or none.
-function entraToken(clientId, expiresIn, user) {
+function entraToken(clientId, expiresIn, user, scope) {
+  const graph = words(scope).includes(GRAPH_SCOPE);
   const now = Math.floor(Date.now() / 1000);
   const sts = `https://sts.windows.net/${C.IDP_MS_TENANT_ID}/`;
   const claims = {
-    aud: user ? 'https://outlook.office.com' : 'https://outlook.office365.com',
+    aud: graph ? 'https://graph.microsoft.com'
+      : user ? 'https://outlook.office.com' : 'https://outlook.office365.com',
     iss: sts, iat: now, nbf: now,
     exp: now + Number(expiresIn || AT_TTL), app_displayname: 'sasl-oauth2 test',
     appid: clientId, appidacr: '1', idp: sts, oid: randomUUID(), sub: randomUUID(),
     tid: C.IDP_MS_TENANT_ID, ver: '1.0',
   };
-  if (clientId === C.IDP_MS_JWT_APP_ID) claims.roles = ['SMTP.SendAsApp'];
+  if (clientId === C.IDP_MS_JWT_APP_ID) claims.roles = graph ? ['Mail.Send'] : ['SMTP.SendAsApp'];
   if (user) {
     claims.scp = words(user.scope).filter((w) => w.startsWith('https://outlook.office.com/'))
       .map((w) => w.slice('https://outlook.office.com/'.length)).join(' ');
@@ -596,7 +606,7 @@ provider.use(async (ctx, next) => {
     if (MS_JWT_MODEL.has(authed)) {
       const at = authed === C.IDP_MS_JWT_PUBLIC_ID
         ? await provider.AccessToken.find(ctx.body.access_token) : undefined;
-      ctx.body.access_token = entraToken(authed, ctx.body.expires_in, at);
+      ctx.body.access_token = entraToken(authed, ctx.body.expires_in, at, form?.scope);
     }
     if (MS_MODEL.has(clientId) && ctx.body.scope) {
       ctx.body.scope = words(ctx.body.scope).filter((s) => !OIDC_SCOPES.has(s)).join(' ');
