@@ -15,7 +15,8 @@
 # mailbox refused with the decoded error challenge, 77), a CA that does
 # not sign the server (78), and exosmtp.mjs answering as Exchange Online
 # does: 235, 535 5.7.3, 535 5.7.139, 550 5.7.30, 501 5.5.127, each with its
-# diagnosis and exit status; and troubleshooting.md's doctor command.
+# diagnosis and exit status, and exoimap.mjs with Exchange's IMAP
+# 'AUTHENTICATE failed'; and troubleshooting.md's doctor command.
 # Last, the IdP's Entra model of app-only JWT access tokens: audience,
 # tenant and SMTP.SendAsApp ok, a Graph token stopped at its audience,
 # the RBAC for Applications note for an app
@@ -345,6 +346,20 @@ exo_case flood 75 "^FAIL smtp: .*talked too long"
 [ "$(grep -c "^auth user=$mb answer=" "$IT_DIR/exo.out")" = 8 ] ||
     it_fail "exosmtp did not see 8 XOAUTH2 logins for $mb: $(cat "$IT_DIR/exo.out")"
 it_log "doctor: Exchange Online's 235, 5.7.3, 5.7.139 (tenant, mailbox), 5.7.30 and 5.5.127 explained with 0/78/78/78/78/75"
+
+# Exchange's IMAP: no challenge, just "NO AUTHENTICATE failed."
+echo ok >"$IT_DIR/ianswer"
+it_node_server exoimap exoimap.mjs "$IT_DIR/dovecot/server.pem" "$IT_DIR/dovecot/server.key" "$IT_DIR/ianswer"
+exoimap=${IT_SERVER_URL#imap://}
+doctor 0 exoi-ok --imap "$exoimap" relay
+last exoi-ok "^ok   imap login: XOAUTH2 accepted: a4 OK AUTHENTICATE completed\\.\$"
+echo fail >"$IT_DIR/ianswer"
+doctor 78 exoi-fail --imap "$exoimap" relay
+last exoi-fail "^FAIL imap login: XOAUTH2 refused: a4 NO AUTHENTICATE failed\\.: Exchange refused the login .*Set-CASMailbox -ImapEnabled"
+grep -q "^warn imap challenge" "$IT_DIR/exoi-fail.out" && it_fail "exoimap: a challenge where Exchange sends none"
+[ "$(grep -c "^auth user=$mb answer=" "$IT_DIR/exoimap.out")" = 2 ] ||
+    it_fail "exoimap did not see 2 XOAUTH2 logins for $mb: $(cat "$IT_DIR/exoimap.out")"
+it_log "doctor: Exchange Online's IMAP 'AUTHENTICATE failed' explained (78)"
 
 # --- Entra-shaped JWTs (idp/server.mjs, PROVIDER MODELS) ------------------
 echo ok >"$IT_DIR/answer"
