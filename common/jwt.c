@@ -27,32 +27,6 @@
 /* OpenSSL's default pass phrase callback opens /dev/tty and asks there,
  * which takes over the host's screen (mutt) until the plugin gives up.
  * This one never asks: it notes that a pass phrase was wanted. */
-int
-oa2_cert_not_after(const char *path, time_t *not_after)
-{
-	const ASN1_TIME *t;
-	struct tm tm;
-	X509 *cert;
-	FILE *f;
-	int r = OA2_ERR_CONFIG;
-
-	*not_after = 0;
-	if ((f = fopen(path, "re")) == NULL)
-		return OA2_ERR_CONFIG;
-	cert = PEM_read_X509(f, NULL, NULL, NULL);
-	fclose(f);
-	if (cert == NULL)
-		return OA2_ERR_CONFIG;
-	memset(&tm, 0, sizeof(tm));
-	if ((t = X509_get0_notAfter(cert)) != NULL &&
-	    ASN1_TIME_to_tm(t, &tm) == 1) {
-		*not_after = timegm(&tm);
-		r = 0;
-	}
-	X509_free(cert);
-	return r;
-}
-
 static int
 no_passphrase(char *buf, int size, int rwflag, void *wanted)
 {
@@ -136,6 +110,39 @@ oa2_jwt_cert_thumbprint(
 	}
 	X509_free(cert);
 	return 0;
+}
+
+int
+oa2_jwt_cert_not_after(
+    const char *path, time_t *not_after, char *err, size_t errsz)
+{
+	const ASN1_TIME *na;
+	struct tm tm;
+	X509 *cert;
+	FILE *f;
+	int r = 0;
+
+	*not_after = 0;
+	if ((f = fopen(path, "re")) == NULL) {
+		snprintf(err, errsz, "cannot open certificate %s", path);
+		return OA2_ERR_CONFIG;
+	}
+	cert = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (cert == NULL) {
+		snprintf(err, errsz, "%s is not a PEM certificate", path);
+		return OA2_ERR_CONFIG;
+	}
+	memset(&tm, 0, sizeof(tm));
+	if ((na = X509_get0_notAfter(cert)) == NULL ||
+	    ASN1_TIME_to_tm(na, &tm) != 1) {
+		snprintf(err, errsz, "%s has no readable expiry date", path);
+		r = OA2_ERR_CONFIG;
+	} else {
+		*not_after = timegm(&tm);
+	}
+	X509_free(cert);
+	return r;
 }
 
 static int

@@ -21,9 +21,9 @@ void oa2_jwt_free_key(void *key);
 /* SHA-256 over the DER of the PEM certificate at path. */
 int oa2_jwt_cert_thumbprint(
     const char *path, unsigned char out[32], char *err, size_t errsz);
-/* The certificate's notAfter as a unix time; OA2_ERR_CONFIG when the
- * file is not a PEM certificate. */
-int oa2_cert_not_after(const char *path, time_t *not_after);
+/* The notAfter time of the PEM certificate at path (doctor, notify). */
+int oa2_jwt_cert_not_after(
+    const char *path, time_t *not_after, char *err, size_t errsz);
 /* header.claims.signature into out.  thumbprint may be NULL. */
 int oa2_jwt_assertion(void *key, const unsigned char *thumbprint,
     const char *client_id, const char *audience, time_t now,

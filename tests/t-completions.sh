@@ -40,13 +40,16 @@ CONF=$t/a.conf expect "other " sasl-oauth2 -c "$t/b.conf" logout ""
 CONF=$t/a.conf expect "--json " sasl-oauth2 status --j
 CONF=$t/a.conf expect "json oauthbearer raw xoauth2 " sasl-oauth2 token --format ""
 CONF=$t/a.conf expect "setup " sasl-oauth2 se
+CONF=$t/a.conf expect "doctor " sasl-oauth2 do
+CONF=$t/a.conf expect "relay work " sasl-oauth2 doctor ""
+CONF=$t/a.conf expect "" sasl-oauth2 doctor --smtp ""
 CONF=$t/a.conf expect "microsoft " sasl-oauth2 setup ""
 CONF=$t/a.conf expect "--rbac " sasl-oauth2 setup microsoft --r
 CONF=$t/a.conf expect "" sasl-oauth2 setup microsoft --tenant ""
 CONF=$t/a.conf expect "" sasl-oauth2 setup microsoft --app-only ""
 
 # Every option each command's --help names is offered, in both files.
-for cmd in login token status refresh logout setup import; do
+for cmd in login token status refresh logout setup import doctor; do
 	for o in $("$helper" "$cmd" --help 2>&1 | grep -o -- '--[a-z][a-z0-9-]*' | sort -u); do
 		got=$(CONF= complete_bash sasl-oauth2 "$cmd" "$o")
 		case " $got" in

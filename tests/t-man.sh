@@ -24,7 +24,7 @@ done
 
 # mdoc writes "--x" as "\-x" behind Fl; compare in that form.
 man1=$src/man/sasl-oauth2.1
-for cmd in login token status refresh logout setup import; do
+for cmd in login token status refresh logout setup import doctor; do
 	grep -q "^\.It Cm $cmd\b" "$man1" || bad "sasl-oauth2(1) lacks the command $cmd"
 	for o in $("$helper" "$cmd" --help 2>&1 | grep -o -- '--[a-z][a-z0-9-]*' | sort -u); do
 		grep -qF -- "Fl \\${o#-}" "$man1" ||

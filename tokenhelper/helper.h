@@ -75,6 +75,7 @@ struct account {
 struct options {
 	int verbose;
 	int quiet; /* say() says nothing: the front, before handing over */
+	int hush;  /* say() only keeps its sentence (said_last): doctor */
 	const char *config_path;
 };
 
@@ -290,5 +291,6 @@ int cmd_logout(int argc, char **argv);
 int cmd_refresh(int argc, char **argv);
 int cmd_setup(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
 
 #endif

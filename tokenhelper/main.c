@@ -39,6 +39,8 @@ usage(FILE *f)
 	      "or\n"
 	      "                     mutt_oauth2, refresh token and all (see "
 	      "'import --help')\n"
+	      "  doctor ACCOUNT     check an account step by step and say "
+	      "what to fix\n"
 	      "\n"
 	      "Options:\n"
 	      "  -c, --config FILE  configuration file (default: "
@@ -106,6 +108,8 @@ main(int argc, char **argv)
 		return cmd_import(argc, argv);
 	if (strcmp(cmd, "setup") == 0)
 		return cmd_setup(argc, argv);
+	if (strcmp(cmd, "doctor") == 0)
+		return cmd_doctor(argc, argv);
 	say("unknown command '%s'; see 'sasl-oauth2 --help'", cmd);
 	return EXIT_USAGE;
 }

@@ -59,6 +59,8 @@ vsay(const char *fmt, va_list ap, int keep)
 	if (keep) /* with its NUL: at most SAID_MAX bytes */
 		memcpy(said, line + sizeof(prefix) - 1,
 		    len - (sizeof(prefix) - 1) + 1);
+	if (keep && opt.hush) /* doctor prints it in its checklist */
+		return;
 	line[len++] = '\n';
 	for (off = 0; off < len; off += (size_t)w) {
 		w = write(STDERR_FILENO, line + off, len - off);

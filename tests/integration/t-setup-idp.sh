@@ -10,6 +10,7 @@
 #   - delegated: "login" against the IdP's Microsoft-like client under a
 #     GUID (idp/server.mjs, PROVIDER MODELS) asks for the delegated scopes,
 #     and "token" then refreshes with them;
+#   - each written account passes "sasl-oauth2 doctor" (issue 13);
 #   - docs/microsoft365.md: every code block marked, every snippet used.
 . "$(dirname "$0")/lib.sh"
 
@@ -35,6 +36,17 @@ guide_setup()
 	    it_fail "$snippet: $(cat "$IT_DIR/log/$name.err")"
 	grep -q "^sasl-oauth2: account [a-z-]*: added to " "$IT_DIR/log/$name.err" ||
 	    it_fail "$snippet: no 'added to' line: $(cat "$IT_DIR/log/$name.err")"
+}
+
+# doctor_ok NAME ARGS...: "sasl-oauth2 ARGS" (a doctor run) exits 0 with
+# no FAIL line.
+doctor_ok()
+{
+	local name=$1 rc=0
+	shift
+	sasl-oauth2 "$@" >"$IT_DIR/$name.doctor" 2>&1 || rc=$?
+	{ [ $rc = 0 ] && ! grep -q '^FAIL' "$IT_DIR/$name.doctor"; } ||
+	    it_fail "$name: doctor exited $rc: $(cat "$IT_DIR/$name.doctor")"
 }
 
 secret=$IT_DIR/etc/relay.secret
@@ -67,8 +79,9 @@ esac
     it_fail "service principal way: token of client '$(idp_json_field "$intro" client_id)'"
 [ "$(idp_json_field "$intro" email)" = "$mb" ] ||
     it_fail "service principal way: token for '$(idp_json_field "$intro" email)', want $mb"
+doctor_ok sp -c "$conf" doctor relay
 oa2_key_clear root "$mb"
-it_log "app-only (service principal way): the written account gets a token"
+it_log "app-only (service principal way): the written account gets a token and passes doctor"
 
 # --- app-only, RBAC for Applications -------------------------------------
 conf=$IT_DIR/etc/rbac.conf
@@ -90,8 +103,9 @@ sasl-oauth2 -c "$conf" token relay >/dev/null 2>"$IT_DIR/log/rbac-token.err" ||
 [ $(($(idp_stats client_credentials) - n0)) = 1 ] ||
     it_fail "RBAC way: not one client credentials request"
 oa2_key_present root "$rbac_mb" || it_fail "RBAC way: the token is not cached for $rbac_mb"
+doctor_ok rbac -c "$conf" doctor relay
 oa2_key_clear root "$rbac_mb"
-it_log "app-only (RBAC for Applications): the written account gets a token"
+it_log "app-only (RBAC for Applications): the written account gets a token and passes doctor"
 
 # --- delegated -------------------------------------------------------------
 export SASL_OAUTH2_CONFIG=$IT_DIR/etc/deleg.conf
@@ -119,8 +133,11 @@ r0=$(idp_stats refresh_token)
 sasl-oauth2 token --min-ttl 86400 work >/dev/null 2>"$IT_DIR/log/deleg-token.err" ||
     it_fail "delegated: refresh failed: $(cat "$IT_DIR/log/deleg-token.err")"
 [ $(($(idp_stats refresh_token) - r0)) = 1 ] || it_fail "delegated: not one refresh"
+doctor_ok deleg doctor work
+grep -q '^ok   refresh token: stored' "$IT_DIR/deleg.doctor" ||
+    it_fail "delegated: doctor found no refresh token: $(cat "$IT_DIR/deleg.doctor")"
 oa2_key_clear root "$alice"
-it_log "delegated: the written account logs in and refreshes (Microsoft model)"
+it_log "delegated: the written account logs in, refreshes and passes doctor (Microsoft model)"
 
 doc_check_markers microsoft365.md
 it_pass

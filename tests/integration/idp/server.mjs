@@ -37,7 +37,7 @@
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import * as querystring from 'node:querystring';
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, createSign, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
 import Provider, { errors } from 'oidc-provider';
@@ -63,6 +63,9 @@ const C = loadClientsEnv();
 if (process.env.IDP_RELAY_MAILBOX) C.IDP_RELAY_MAILBOX = process.env.IDP_RELAY_MAILBOX;
 
 const CC_SCOPE = C.IDP_CC_SCOPE;
+// Microsoft Graph's, which an Exchange mail login cannot use (PROVIDER
+// MODELS: IDP_MS_JWT_APP_ID)
+const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
 const MUA_SCOPE = C.IDP_MUA_SCOPE;
 const MUA_GRANTS = [
   'authorization_code',
@@ -78,12 +81,34 @@ const APP_MAILBOX = {
   [C.IDP_RELAY_BASIC_ID]: C.IDP_RELAY_MAILBOX,
   [C.IDP_RELAY_POST_ID]: C.IDP_RELAY_MAILBOX,
   [C.IDP_MS_APP_ID]: C.IDP_RELAY_MAILBOX,
+  [C.IDP_MS_JWT_APP_ID]: C.IDP_RELAY_MAILBOX,
+  [C.IDP_MS_JWT_RBAC_ID]: C.IDP_RELAY_MAILBOX,
 };
 
 const CLIENTS = [
   {
     client_id: C.IDP_RELAY_BASIC_ID,
     client_secret: C.IDP_RELAY_BASIC_SECRET,
+    token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    scope: CC_SCOPE,
+  },
+  {
+    // Entra's JWT access tokens, app-only (see PROVIDER MODELS)
+    client_id: C.IDP_MS_JWT_APP_ID,
+    client_secret: C.IDP_MS_JWT_APP_SECRET,
+    token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    scope: `${CC_SCOPE} ${GRAPH_SCOPE}`,
+  },
+  {
+    // the same, rights by RBAC for Applications (see PROVIDER MODELS)
+    client_id: C.IDP_MS_JWT_RBAC_ID,
+    client_secret: C.IDP_MS_JWT_RBAC_SECRET,
     token_endpoint_auth_method: 'client_secret_basic',
     grant_types: ['client_credentials'],
     response_types: [],
@@ -144,6 +169,16 @@ const CLIENTS = [
     grant_types: MUA_GRANTS,
     response_types: ['code'],
     redirect_uris: MS_REDIRECTS,
+    scope: MUA_SCOPE,
+  },
+  {
+    // mua-ms with Entra's JWT access tokens (PROVIDER MODELS)
+    client_id: C.IDP_MS_JWT_PUBLIC_ID,
+    application_type: 'native',
+    token_endpoint_auth_method: 'none',
+    grant_types: MUA_GRANTS,
+    response_types: ['code'],
+    redirect_uris: MUA_REDIRECTS,
     scope: MUA_SCOPE,
   },
   {
@@ -328,7 +363,7 @@ const configuration = {
   adapter: TestAdapter,
   // the mail scopes are declared so that the consent puts them into the
   // grant and the access token's "scope" lists them, like Microsoft does
-  scopes: [...new Set([...MUA_SCOPE.split(' '), CC_SCOPE])],
+  scopes: [...new Set([...MUA_SCOPE.split(' '), CC_SCOPE, GRAPH_SCOPE])],
   claims: {
     openid: ['sub'],
     email: ['email', 'email_verified'],
@@ -462,8 +497,62 @@ provider.on('server_error', (_ctx, err) => {
 //     dropping offline_access otherwise.
 //   - does not rotate refresh tokens: a refresh answer has no
 //     refresh_token.
+// IDP_MS_JWT_APP_ID and IDP_MS_JWT_RBAC_ID, Microsoft Entra ID app-only
+// (client credentials) tokens for Exchange Online:
+//   - the access token is a JWT (v1.0, RS256) for the resource of the
+//     .default scope: aud https://outlook.office365.com, iss
+//     https://sts.windows.net/TENANT/, tid, appid, oid, and in "roles" the
+//     application permissions an admin consented to (SMTP.SendAsApp); an
+//     app given its rights with Exchange's RBAC for Applications has no
+//     such permission, so its token carries no roles.  No user claims.
+//     Mapped onto oidc-provider by handing out such a JWT (signed with a
+//     key made at start, expiring with the token's expires_in) instead of
+//     the opaque token the library issued.  The library keeps only the
+//     opaque one, so these JWTs can be neither introspected nor revoked
+//     here: tests use them with servers that do not introspect.
+// IDP_MS_JWT_PUBLIC_ID, the same for delegated tokens: a public client
+//   behaving as mua-ms does, whose access tokens are Entra's JWTs for
+//   Exchange Online: aud https://outlook.office.com, the granted delegated
+//   permissions by their short names in "scp" (IMAP.AccessAsUser.All
+//   SMTP.Send), the signed-in user in "upn" and "unique_name", tid, appid.
+// IDP_MS_JWT_APP_ID may also ask for https://graph.microsoft.com/.default,
+//   as apps set up for Graph's sendMail do by mistake for SMTP: Entra then
+//   issues a token for Microsoft Graph (aud https://graph.microsoft.com,
+//   the app's Graph permissions in roles, here Mail.Send), which Exchange
+//   refuses.
 const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access']);
-const MS_MODEL = new Set([C.IDP_MUA_MS_ID, C.IDP_MS_PUBLIC_ID]);
+const MS_JWT_MODEL = new Set([C.IDP_MS_JWT_APP_ID, C.IDP_MS_JWT_RBAC_ID, C.IDP_MS_JWT_PUBLIC_ID]);
+const { privateKey: MS_JWT_KEY } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+
+function b64json(o) {
+  return Buffer.from(JSON.stringify(o)).toString('base64url');
+}
+
+// user: the signed-in account and the granted scope (delegated), or none.
+function entraToken(clientId, expiresIn, user, scope) {
+  const graph = words(scope).includes(GRAPH_SCOPE);
+  const now = Math.floor(Date.now() / 1000);
+  const sts = `https://sts.windows.net/${C.IDP_MS_TENANT_ID}/`;
+  const claims = {
+    aud: graph ? 'https://graph.microsoft.com'
+      : user ? 'https://outlook.office.com' : 'https://outlook.office365.com',
+    iss: sts, iat: now, nbf: now,
+    exp: now + Number(expiresIn || AT_TTL), app_displayname: 'sasl-oauth2 test',
+    appid: clientId, appidacr: '1', idp: sts, oid: randomUUID(), sub: randomUUID(),
+    tid: C.IDP_MS_TENANT_ID, ver: '1.0',
+  };
+  if (clientId === C.IDP_MS_JWT_APP_ID) claims.roles = graph ? ['Mail.Send'] : ['SMTP.SendAsApp'];
+  if (user) {
+    claims.scp = words(user.scope).filter((w) => w.startsWith('https://outlook.office.com/'))
+      .map((w) => w.slice('https://outlook.office.com/'.length)).join(' ');
+    claims.upn = user.accountId;
+    claims.unique_name = user.accountId;
+  }
+  const input = `${b64json({ typ: 'JWT', alg: 'RS256', kid: 'sasl-oauth2-test' })}.${b64json(claims)}`;
+  const sig = createSign('RSA-SHA256').update(input).sign(MS_JWT_KEY).toString('base64url');
+  return `${input}.${sig}`;
+}
+const MS_MODEL = new Set([C.IDP_MUA_MS_ID, C.IDP_MS_PUBLIC_ID, C.IDP_MS_JWT_PUBLIC_ID]);
 
 function words(v) {
   return String(v || '').split(' ').filter(Boolean);
@@ -574,6 +663,13 @@ provider.use(async (ctx, next) => {
     }
   }
   if (ctx.path === '/token' && ctx.status === 200 && ctx.body?.access_token) {
+    // a confidential client's id is in the Authorization header, not the form
+    const authed = ctx.oidc?.client?.clientId;
+    if (MS_JWT_MODEL.has(authed)) {
+      const at = authed === C.IDP_MS_JWT_PUBLIC_ID
+        ? await provider.AccessToken.find(ctx.body.access_token) : undefined;
+      ctx.body.access_token = entraToken(authed, ctx.body.expires_in, at, form?.scope);
+    }
     if (MS_MODEL.has(clientId) && ctx.body.scope) {
       ctx.body.scope = words(ctx.body.scope).filter((s) => !OIDC_SCOPES.has(s)).join(' ');
     }
