@@ -232,7 +232,8 @@ notify_after_refresh(const struct account *acct, int err)
 		if (!recently(acct, "refresh_failing", now))
 			run(acct, command, "refresh_failing", message, 0);
 	}
-	if (cert != NULL && oa2_jwt_cert_not_after(cert, &not_after, date, sizeof(date)) == 0 &&
+	if (cert != NULL &&
+	    oa2_jwt_cert_not_after(cert, &not_after, date, sizeof(date)) == 0 &&
 	    not_after - now < NOTIFY_CERT_WARN &&
 	    !recently(acct, "certificate_expiring", now)) {
 		gmtime_r(&not_after, &tm);
