@@ -178,7 +178,7 @@ const CLIENTS = [
     token_endpoint_auth_method: 'none',
     grant_types: MUA_GRANTS,
     response_types: ['code'],
-    redirect_uris: MUA_REDIRECTS,
+    redirect_uris: MS_REDIRECTS,
     scope: MUA_SCOPE,
   },
   {
