@@ -377,6 +377,20 @@ check_login(struct report *rp, const struct account *acct, int imap,
 		return pr.tempfail ? OA2_ERR_NETWORK : OA2_ERR_CONFIG;
 	}
 	step(rp, OA2_OK_V, 0, name, "%s, %s", pr.where, pr.tls);
+	/* libsasl2 2.1.28 ranks XOAUTH2 and OAUTHBEARER level with PLAIN
+	 * and LOGIN and breaks the tie by plugin load order: a host that
+	 * passes the server's whole list and an authorization id may take
+	 * either (docs/postfix.md, section 5). */
+	snprintf(step_name, sizeof(step_name), "%s mechanisms", name);
+	if (pr.others[0] != '\0')
+		step(rp, OA2_WARN_V, 0, step_name,
+		    "the server also offers %s: a mail program that passes "
+		    "the whole list with an authorization id (mbsync, imtest, "
+		    "Postfix with send_cyrus_sasl_authzid = yes) may choose "
+		    "one of those instead; name the mechanism (Postfix: "
+		    "smtp_sasl_mechanism_filter = xoauth2, mbsync: AuthMechs "
+		    "XOAUTH2)",
+		    pr.others);
 	snprintf(step_name, sizeof(step_name), "%s challenge", name);
 	if (pr.have_challenge)
 		step(rp, OA2_WARN_V, 0, step_name,

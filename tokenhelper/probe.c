@@ -252,6 +252,29 @@ sasl_simple(void *ctx, int id, const char **result, unsigned *len)
 	return SASL_OK;
 }
 
+/* The server's mechanisms other than XOAUTH2 and OAUTHBEARER. */
+static void
+other_mechs(const char *offered, char *out, size_t outsz)
+{
+	const char *p = offered;
+	size_t n, len = 0;
+
+	out[0] = '\0';
+	while (*p != '\0') {
+		p += strspn(p, " ");
+		n = strcspn(p, " ");
+		if (n == 0)
+			break;
+		if (!(n == 7 && strncasecmp(p, "XOAUTH2", n) == 0) &&
+		    !(n == 11 && strncasecmp(p, "OAUTHBEARER", n) == 0) &&
+		    len + n + 2 < outsz) {
+			len += (size_t)snprintf(out + len, outsz - len,
+			    "%s%.*s", len ? " " : "", (int)n, p);
+		}
+		p += n;
+	}
+}
+
 /* Keep only XOAUTH2 and OAUTHBEARER of the server's list. */
 static void
 oauth_mechs(const char *offered, char *out, size_t outsz)
@@ -467,6 +490,7 @@ smtp_probe(struct conn *c, const char *host, int implicit, const char *ca_file,
 			goto io;
 	}
 	oauth_mechs(auth, mechs, sizeof(mechs));
+	other_mechs(auth, out->others, sizeof(out->others));
 	if (mechs[0] == '\0') {
 		fail(out, 0,
 		    "the server offers no XOAUTH2 or OAUTHBEARER (AUTH %s)",
@@ -545,6 +569,7 @@ imap_probe(struct conn *c, const char *host, int implicit, const char *ca_file,
 		    offered[0] ? " " : "", (int)n, p + 6);
 	}
 	oauth_mechs(offered, mechs, sizeof(mechs));
+	other_mechs(offered, out->others, sizeof(out->others));
 	if (mechs[0] == '\0') {
 		fail(out, 0,
 		    "the server offers no AUTH=XOAUTH2 or AUTH=OAUTHBEARER "

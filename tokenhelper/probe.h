@@ -7,11 +7,12 @@
 #include "wire.h"
 
 struct probe_result {
-	char where[320]; /* "host port N, STARTTLS" */
-	char tls[320];	 /* protocol and verified certificate */
-	char mech[32];	 /* the mechanism libsasl2 chose */
-	int ok;		 /* the server accepted the login */
-	char reply[512]; /* its final line, printable */
+	char where[320];  /* "host port N, STARTTLS" */
+	char tls[320];	  /* protocol and verified certificate */
+	char mech[32];	  /* the mechanism libsasl2 chose */
+	char others[256]; /* what else the server offers (PLAIN LOGIN ...) */
+	int ok;		  /* the server accepted the login */
+	char reply[512];  /* its final line, printable */
 	int have_challenge;
 	struct oa2_challenge challenge; /* the decoded error challenge */
 	char error[768]; /* no answer to judge: why (connect, TLS, SASL) */
