@@ -6,6 +6,8 @@
 # from the real identity provider (client credentials grant); Dovecot checks
 # it by introspection; the message must arrive at the sink behind Dovecot.
 # The second message of each round must reuse the keyring-cached token.
+# Then the guide's pacing for Microsoft's sending limits (postfix.md): three
+# messages queued at once leave one after the other, 2 s apart.
 . "$(dirname "$0")/lib.sh"
 
 it_require_root
@@ -63,6 +65,35 @@ relay_round()
 
 relay_round xoauth2 "$IDP_RELAY_BASIC_ID" "$IDP_RELAY_BASIC_SECRET" basic
 relay_round oauthbearer "$IDP_RELAY_POST_ID" "$IDP_RELAY_POST_SECRET" post
+
+# The guide's pacing for Microsoft's limits: three messages queued at once
+# go out one after the other, 2 s apart, each relayed.
+oa2_config_init postfix
+oa2_account relay postfix "user=$mb" "provider=generic" \
+    "token_endpoint=$IDP_TOKEN_URL" "client_id=$IDP_RELAY_BASIC_ID" \
+    "client_secret=$IDP_RELAY_BASIC_SECRET" "scope=$IDP_CC_SCOPE" \
+    "flow=client_credentials"
+oa2_env
+mapfile -t limits < <(doc_postconf_args "$(doc_snippet postfix.md postfix-limits.cf)")
+[ ${#limits[@]} = 2 ] || it_fail "postfix-limits.cf: ${#limits[@]} settings, want 2"
+: >"$POSTFIX_LOG"
+postfix_start "$SUBMISSION_PORT" mech=xoauth2 mailbox="$mb" "${limits[@]}"
+[ "$(postconf -c "$POSTFIX_CONF" -h smtp_destination_rate_delay)" = 2s ] ||
+    it_fail "the guide's rate delay did not reach main.cf"
+n=$(sink_count)
+for i in 1 2 3; do
+	postfix_send "$mb" "rcpt@example.test" "paced $i"
+done
+sink_wait $((n + 3)) 40 || it_fail "the paced messages were not all relayed"
+postfix_no_deferral "paced messages"
+# seconds of the first and the last "status=sent" (syslog times, 1 s)
+span=$(grep "status=sent" "$POSTFIX_LOG" | awk '{ split($3, t, ":");
+	s = t[1] * 3600 + t[2] * 60 + t[3]; if (NR == 1) f = s; l = s }
+	END { print l - f }')
+[ "${span:-0}" -ge 3 ] ||
+    it_fail "3 messages went out within $span s: the rate delay did not pace them"
+it_log "the guide's limits: 3 messages relayed one after the other, over $span s"
+postfix_stop
 
 # No token or secret in any log.
 tok=$(oa2_key_token postfix "$mb")
