@@ -40,6 +40,7 @@ static const char *const key_names[] = {
     "client_key_file",
     "client_certificate_file",
     "notify_command",
+    "client_assertion_file",
 };
 /* One name per key, in enum order: a forgotten name fails the build. */
 _Static_assert(sizeof(key_names) / sizeof(key_names[0]) == OA2_K_COUNT,

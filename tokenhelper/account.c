@@ -259,6 +259,23 @@ account_resolve(const struct oa2_config *cfg, const struct oa2_account *a,
 	/* The files themselves are read only when a request needs them
 	 * (account_credentials): a cache hit touches no secret. */
 	out->cfg = a;
+	/* A federated credential (RFC 7521/7523 client assertion from the
+	 * platform): the only client authentication of such an account. */
+	if (v[OA2_K_CLIENT_ASSERTION_FILE] != NULL) {
+		if (v[OA2_K_CLIENT_SECRET_FILE] != NULL ||
+		    v[OA2_K_CLIENT_KEY_FILE] != NULL ||
+		    (v[OA2_K_CLIENT_AUTH] != NULL &&
+			strcmp(v[OA2_K_CLIENT_AUTH], "private_key_jwt") != 0)) {
+			say("account %s: client_assertion_file is the "
+			    "account's client authentication: remove "
+			    "client_secret_file, client_key_file and "
+			    "client_auth",
+			    a->name);
+			return OA2_ERR_CONFIG;
+		}
+		out->client_auth = CLIENT_AUTH_ASSERTION_FILE;
+		return 0;
+	}
 	if (out->client_auth == CLIENT_AUTH_PRIVATE_KEY_JWT &&
 	    v[OA2_K_CLIENT_KEY_FILE] == NULL) {
 		say("account %s: client_auth = private_key_jwt needs "

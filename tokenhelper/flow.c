@@ -17,7 +17,55 @@
 #include "helper.h"
 #include "http.h"
 #include "jwt.h"
+#include "secretfile.h"
 #include "tokenresp.h"
+
+/* The platform's signed assertion (a Kubernetes projected service account
+ * token, Azure workload identity), read anew for every request since the
+ * platform renews it: client_assertion_type jwt-bearer (RFC 7523 2.2).
+ * Checked like every secret file; its characters must be a JWT's. */
+static int
+assertion_from_file(const struct account *acct, struct oa2_buf *form)
+{
+	const char *path = acct->cfg->v[OA2_K_CLIENT_ASSERTION_FILE];
+	struct oa2_buf jwt;
+	char err[512];
+	size_t i, dots = 0;
+	int r;
+
+	oa2_buf_init(&jwt, 16384);
+	if ((r = oa2_secretfile_read(path, &jwt, err, sizeof(err))) != 0) {
+		say("account %s: %s", acct->name, err);
+		r = r == OA2_ERR_PERM ? OA2_ERR_PERM : OA2_ERR_CONFIG;
+		goto out;
+	}
+	for (i = 0; i < jwt.len; i++) {
+		char c = jwt.data[i];
+		if (c == '.')
+			dots++;
+		else if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			     (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			break;
+	}
+	if (jwt.len == 0 || i < jwt.len || dots != 2) {
+		say("account %s: client_assertion_file %s does not hold a "
+		    "signed JWT (header.claims.signature); is it the "
+		    "platform's token file?",
+		    acct->name, path);
+		r = OA2_ERR_CONFIG;
+		goto out;
+	}
+	verbose("account %s: client assertion from %s (%u bytes)", acct->name,
+	    path, (unsigned)jwt.len);
+	if ((r = oa2_form_add(form, "client_id", acct->client_id)) == 0 &&
+	    (r = oa2_form_add(form, "client_assertion_type",
+		 "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")) ==
+		0)
+		r = oa2_form_add(form, "client_assertion", jwt.data);
+out:
+	oa2_buf_free(&jwt);
+	return r;
+}
 
 int
 client_auth(const struct account *acct, const char *audience,
@@ -27,6 +75,8 @@ client_auth(const struct account *acct, const char *audience,
 	int r;
 
 	h->ca_file = acct->ca_file;
+	if (acct->client_auth == CLIENT_AUTH_ASSERTION_FILE)
+		return assertion_from_file(acct, form);
 	if (acct->client_auth == CLIENT_AUTH_PRIVATE_KEY_JWT) {
 		oa2_buf_init(&jwt, 16384);
 		r = oa2_jwt_assertion(acct->client_key,
@@ -93,10 +143,13 @@ token_post(const struct account *acct, struct oa2_buf *form,
 	oa2_buf_init(&body, OA2_HTTP_BODY_MAX);
 	verbose("account %s: POST %s (client auth %s)", acct->name,
 	    acct->token_endpoint,
-	    acct->client_auth == CLIENT_AUTH_PRIVATE_KEY_JWT ? "private_key_jwt"
-		: acct->client_secret.len == 0		     ? "none"
-		: acct->client_auth == CLIENT_AUTH_BASIC     ? "basic"
-							     : "post");
+	    acct->client_auth == CLIENT_AUTH_ASSERTION_FILE
+		? "client_assertion_file"
+		: acct->client_auth == CLIENT_AUTH_PRIVATE_KEY_JWT
+		? "private_key_jwt"
+		: acct->client_secret.len == 0		 ? "none"
+		: acct->client_auth == CLIENT_AUTH_BASIC ? "basic"
+							 : "post");
 	r = oa2_http_post(
 	    &h, acct->token_endpoint, form, &status, &body, err, sizeof(err));
 	if (r != 0 && neterr != NULL &&

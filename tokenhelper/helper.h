@@ -35,7 +35,10 @@ enum store_kind { STORE_FILE, STORE_KEYRING, STORE_SECRET };
 enum client_auth {
 	CLIENT_AUTH_BASIC,
 	CLIENT_AUTH_POST,
-	CLIENT_AUTH_PRIVATE_KEY_JWT
+	CLIENT_AUTH_PRIVATE_KEY_JWT,
+	/* a signed assertion the platform writes and renews (workload
+	 * identity): client_assertion_file, read for every request */
+	CLIENT_AUTH_ASSERTION_FILE
 };
 
 /* An account with presets applied and its secret loaded. */

@@ -122,6 +122,71 @@ chmod 644 "$IT_DIR/pki/key.pem"
 expect 78 "chmod 600" "$H" token jwt
 chmod 600 "$IT_DIR/pki/key.pem"
 it_log "private_key_jwt: ok; a loose key file is refused with a chmod hint"
+
+# client_assertion_file: a federated credential the platform writes and
+# renews (a Kubernetes projected token, Azure workload identity), here an
+# RS256 assertion for relay-jwt signed with the test key, as a platform
+# would write it.  Sent as it is, read for every request.
+make_assertion() # FILE
+{
+	node -e '
+const crypto = require("crypto"), fs = require("fs");
+const [key, aud, out] = process.argv.slice(1);
+const b = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
+const now = Math.floor(Date.now() / 1000);
+const h = b({ alg: "RS256", typ: "JWT" });
+const c = b({ iss: "relay-jwt", sub: "relay-jwt", aud, iat: now,
+    exp: now + 300, jti: crypto.randomUUID() });
+const sig = crypto.sign("sha256", Buffer.from(`${h}.${c}`),
+    fs.readFileSync(key)).toString("base64url");
+fs.writeFileSync(out, `${h}.${c}.${sig}\n`, { mode: 0o600 });
+fs.chmodSync(out, 0o600);
+' "$IT_DIR/pki/key.pem" "$IDP_TOKEN_URL" "$1" || it_fail "cannot make an assertion"
+}
+fed=$IT_DIR/fed.conf
+(umask 022 && cat >"$fed" <<CONF
+[account fed]
+user = $mb
+provider = generic
+token_endpoint = $IDP_TOKEN_URL
+client_id = relay-jwt
+client_assertion_file = $IT_DIR/fed.jwt
+flow = client_credentials
+
+[account fedboth]
+user = $mb
+provider = generic
+token_endpoint = $IDP_TOKEN_URL
+client_id = relay-jwt
+client_assertion_file = $IT_DIR/fed.jwt
+client_secret_file = $IT_DIR/etc/ms.secret
+flow = client_credentials
+CONF
+)
+make_assertion "$IT_DIR/fed.jwt"
+oa2_key_clear root "$mb"
+tok=$("$H" -c "$fed" token fed 2>"$IT_DIR/log/fed.err") ||
+    it_fail "client_assertion_file: $(cat "$IT_DIR/log/fed.err")"
+case $(idp_introspect "$tok") in
+*'"active":true'*) ;;
+*) it_fail "the IdP does not know the token got with client_assertion_file" ;;
+esac
+# The same assertion again: the IdP refuses a replayed jti, so it went
+# as it was (nothing of ours signs it) ...
+expect 78 "did not accept the app" "$H" -c "$fed" token --min-ttl 86400 fed
+# ... and once the platform renews the file, the next request reads it.
+make_assertion "$IT_DIR/fed.jwt"
+"$H" -c "$fed" token --min-ttl 86400 fed >/dev/null 2>"$IT_DIR/log/fed2.err" ||
+    it_fail "a renewed client_assertion_file was not read: $(cat "$IT_DIR/log/fed2.err")"
+chmod 644 "$IT_DIR/fed.jwt"
+expect 78 "chmod 600" "$H" -c "$fed" token --min-ttl 86400 fed
+printf 'not a jwt\n' >"$IT_DIR/fed.jwt"
+chmod 600 "$IT_DIR/fed.jwt"
+expect 78 "does not hold a signed JWT" "$H" -c "$fed" token --min-ttl 86400 fed
+expect 78 "client_assertion_file is the account's client authentication" \
+    "$H" -c "$fed" token fedboth
+oa2_key_clear root "$mb"
+it_log "client_assertion_file: sent as written, re-read when renewed; loose, non-JWT and mixed setups refused"
 # An encrypted key: refused with a sentence, never a pass phrase prompt on
 # the terminal (OpenSSL's default asks on /dev/tty: under tmux it waits).
 cp -p "$IT_DIR/pki/key.pem" "$IT_DIR/pki/key.plain.pem"
