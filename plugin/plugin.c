@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <sasl/sasl.h>
@@ -480,6 +481,7 @@ build_response(
     enum mech mech, struct context *ctx, sasl_client_params_t *params)
 {
 	const char *host = params->serverFQDN;
+	char bare[256];
 	unsigned port = 0;
 	const char *rp = params->ipremoteport, *sep;
 
@@ -497,6 +499,24 @@ build_response(
 	}
 	if (host != NULL && *host == '\0')
 		host = NULL;
+	/* sendmail names a bracketed smarthost "[192.0.2.1]" (or
+	 * "[IPv6:2001:db8::1]"); host= wants the bare address (RFC 7628). */
+	if (host != NULL && host[0] == '[') {
+		size_t n = strlen(host);
+
+		if (n > 2 && host[n - 1] == ']' && n - 2 < sizeof(bare)) {
+			const char *b = host + 1;
+
+			n -= 2;
+			if (n > 5 && strncasecmp(b, "IPv6:", 5) == 0) {
+				b += 5;
+				n -= 5;
+			}
+			memcpy(bare, b, n);
+			bare[n] = '\0';
+			host = bare;
+		}
+	}
 	return oa2_oauthbearer_build(ctx->mailbox, host, port, ctx->token.data,
 	    ctx->token.len, &ctx->out);
 }

@@ -19,7 +19,7 @@
 # marker, and every snippet must be used by the test it names.
 . "$(dirname "$0")/lib.sh"
 
-GUIDES="postfix.md mbsync.md mutt.md neomutt.md fetchmail.md msmtp.md
+GUIDES="postfix.md sendmail.md mbsync.md mutt.md neomutt.md fetchmail.md msmtp.md
 microsoft365.md google.md troubleshooting.md"
 # shellcheck disable=SC2086
 doc_check_markers $GUIDES

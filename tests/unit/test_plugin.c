@@ -283,6 +283,39 @@ test_oauthbearer_host_port(void **state)
 	sasl_dispose(&conn);
 }
 
+/* sendmail passes a bracketed smarthost as "[127.0.0.1]": host= is bare. */
+static void
+test_oauthbearer_bracketed_host(void **state)
+{
+	static const struct {
+		const char *fqdn, *host;
+	} cases[] = {
+	    {"[127.0.0.1]", "127.0.0.1"},
+	    {"[IPv6:::1]", "::1"},
+	    {"[mail.example.test]", "mail.example.test"},
+	};
+	size_t i;
+
+	set_mode("token");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *mb = mailbox("br");
+		char want[512];
+		sasl_conn_t *conn = NULL;
+
+		cb_user = mb;
+		assert_int_equal(
+		    sasl_client_new("smtp", cases[i].fqdn, "127.0.0.1;40000",
+			"127.0.0.1;587", callbacks, 0, &conn),
+		    SASL_OK);
+		snprintf(want, sizeof(want),
+		    "n,a=%s,\001host=%s\001port=587\001auth=Bearer "
+		    "%s\001\001",
+		    mb, cases[i].host, token_for(mb));
+		expect_start(conn, "OAUTHBEARER", want, strlen(want));
+		sasl_dispose(&conn);
+	}
+}
+
 static void
 test_keyring_first(void **state)
 {
@@ -758,6 +791,7 @@ main(void)
 	    cmocka_unit_test(test_mechs_listed),
 	    cmocka_unit_test(test_helper_token_xoauth2),
 	    cmocka_unit_test(test_oauthbearer_host_port),
+	    cmocka_unit_test(test_oauthbearer_bracketed_host),
 	    cmocka_unit_test(test_keyring_first),
 	    cmocka_unit_test(test_error_challenge),
 	    cmocka_unit_test(test_error_spares_newer),
