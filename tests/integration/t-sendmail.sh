@@ -1,7 +1,9 @@
 #!/bin/bash
-# t-sendmail.sh: the real sendmail (Debian 12's sendmail-bin, downloaded
-# with apt-get download and unpacked into the work dir, so it never
-# replaces this machine's Postfix) relays one message per mechanism to
+# t-sendmail.sh: the real sendmail (Debian 12's sendmail-bin, which
+# tests/install-deps downloads with apt-get download into
+# /var/cache/sasl-oauth2-tests/sendmail; unpacked into the work dir, so it
+# never replaces this machine's Postfix, and the test needs no network)
+# relays one message per mechanism to
 # Dovecot submission through our plugin, with the sendmail.mc lines and
 # the authinfo entry of docs/sendmail.md.  No daemon: each message is
 # delivered by a foreground sendmail (-odi) with a private queue and cf.
@@ -10,7 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 
 it_require_root
-it_require apt-get dpkg-deb m4 unshare keyctl node dovecot
+it_require dpkg-deb m4 unshare keyctl node dovecot
 it_setup
 # sendmail runs in a UTS namespace of its own (see sendmail_round).
 unshare -u true 2>/dev/null ||
@@ -19,9 +21,12 @@ unshare -u true 2>/dev/null ||
 SM=$IT_DIR/sendmail
 mkdir -p "$SM/debs" "$SM/root"
 # liblockfile1: sendmail-bin needs it and Postfix's machine lacks it.
-(cd "$SM/debs" && apt-get download sendmail-bin sendmail-base sendmail-cf \
-    liblockfile1) >"$IT_DIR/log/apt-download.log" 2>&1 ||
-    it_skip "cannot download Debian's sendmail packages (apt-get download; see $IT_DIR/log/apt-download.log)"
+debs=/var/cache/sasl-oauth2-tests/sendmail
+for p in sendmail-bin sendmail-base sendmail-cf liblockfile1; do
+	ls "$debs/${p}_"*.deb >/dev/null 2>&1 ||
+	    it_skip "no $p package in $debs (tests/install-deps downloads it)"
+	cp "$debs/${p}_"*.deb "$SM/debs/"
+done
 for deb in "$SM"/debs/*.deb; do
 	dpkg-deb -x "$deb" "$SM/root" || it_fail "dpkg-deb -x $deb"
 done
