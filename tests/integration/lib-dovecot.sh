@@ -152,6 +152,11 @@ _dovecot_write_config()
 	gid=$(id -g "$DOVECOT_MAIL_USER")
 
 	# The oauth2 passdb: introspection at the IdP as the dovecot client.
+	# max_idle_time_msecs: Dovecot's HTTP client keeps an idle connection
+	# to the IdP, whose Node server closes idle ones after 5 s (its
+	# default keepAliveTimeout); a request sent on one it had closed got
+	# "Connection reset by peer" and a temporary failure (seen in CI).
+	# Closing ours after 1 s is the client's side of that contract.
 	(
 		umask 077
 		cat >"$d/oauth2.conf" <<-EOF
@@ -162,6 +167,7 @@ _dovecot_write_config()
 		active_attribute = active
 		active_value = true
 		timeout_msecs = 10000
+		max_idle_time_msecs = 1000
 		EOF
 		printf '%s:{PLAIN}%s::::::\n' "$PLAIN_USER" "$PLAIN_PASSWORD" >"$d/passwd"
 	)
