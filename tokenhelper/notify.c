@@ -75,13 +75,20 @@ count_failures(const struct account *acct, int failed)
 	}
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
 		if ((n = read(fd, buf, sizeof(buf) - 1)) > 0) {
+			char *end;
+			long v;
+
 			buf[n] = '\0';
-			count = atoi(buf);
+			errno = 0;
+			v = strtol(buf, &end, 10);
+			/* anything but a small count is a file not ours */
+			if (errno == 0 && end != buf &&
+			    (*end == '\n' || *end == '\0') && v >= 0 &&
+			    v <= 1000000)
+				count = (int)v;
 		}
 		close(fd);
 	}
-	if (count < 0 || count > 1000000)
-		count = 0;
 	count++;
 	if ((fd = open(path,
 		 O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
