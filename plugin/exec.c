@@ -128,7 +128,7 @@ wait_exit(pid_t pid, long long deadline)
 	struct timespec nap = {0, 5 * 1000 * 1000};
 	struct pollfd p;
 	long long left;
-	int fd, status;
+	int fd;
 
 	fd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (fd >= 0) {
@@ -143,9 +143,23 @@ wait_exit(pid_t pid, long long deadline)
 	}
 	if (errno == ESRCH)
 		return; /* already gone (and reaped by the host) */
-	while (deadline - oa2_now_ms() > 0 &&
-	    waitpid(pid, &status, WNOHANG | WNOWAIT) == 0)
+	/* Only waitid() takes WNOWAIT (waitpid() fails with EINVAL): look
+	 * without reaping, which reap() does.  si_pid stays 0 while the
+	 * child runs (POSIX leaves that unspecified; Linux zeroes it). */
+	while (deadline - oa2_now_ms() > 0) {
+		siginfo_t si;
+
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, (id_t)pid, &si,
+			WEXITED | WNOHANG | WNOWAIT) != 0) {
+			if (errno == EINTR)
+				continue;
+			return; /* ECHILD: the host reaps its children */
+		}
+		if (si.si_pid != 0)
+			return;
 		nanosleep(&nap, NULL);
+	}
 }
 
 /* Reap our child only, by the deadline (then SIGKILL): a helper that
