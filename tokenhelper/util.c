@@ -39,6 +39,8 @@ static char said[SAID_MAX];
 /* One line, "sasl-oauth2: <text>\n", in one write(2): callers that share a
  * stderr (a storm of helpers under one Postfix or a timer's log) must not
  * interleave their lines. */
+static void vsay(const char *fmt, va_list ap, int keep)
+    __attribute__((format(printf, 1, 0)));
 static void
 vsay(const char *fmt, va_list ap, int keep)
 {
