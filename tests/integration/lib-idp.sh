@@ -224,11 +224,12 @@ idp_reset()
 }
 
 # idp_auth_url FILE: the authorization URL a "login" prints to FILE (its
-# stderr), once it is there (10 s at most); fails the test without one.
+# stderr), once it is there (30 s at most: a sanitizer build on a loaded
+# machine); fails the test without one.
 idp_auth_url()
 {
 	local u
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 300); do
 		u=$(grep -m1 -o "$IDP_ISSUER/auth?[^ ]*" "$1" 2>/dev/null) &&
 		    { printf '%s\n' "$u"; return 0; }
 		sleep 0.1

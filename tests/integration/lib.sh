@@ -148,7 +148,7 @@ it_free_port()
 
 # it_node_server NAME SCRIPT [ARG...]: start one of our Node servers
 # (IT_LIBDIR/SCRIPT PORT ARG..., on a free port, environment passed on),
-# tracked for cleanup, and wait (10 s) for its "ready URL" line; the URL
+# tracked for cleanup, and wait (30 s) for its "ready URL" line; the URL
 # goes to IT_SERVER_URL.  Output: IT_DIR/NAME.out, log: IT_DIR/log/NAME.log.
 it_node_server()
 {
@@ -160,7 +160,7 @@ it_node_server()
 	pid=$!
 	it_track "$pid"
 	IT_SERVER_URL=
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 300); do
 		IT_SERVER_URL=$(sed -n 's/^ready //p' "$IT_DIR/$name.out" 2>/dev/null)
 		[ -z "$IT_SERVER_URL" ] || return 0
 		kill -0 "$pid" 2>/dev/null ||
