@@ -55,134 +55,46 @@ H=$IT_HELPER
 mb=$IDP_RELAY_MAILBOX
 
 oa2_config_init root
-cat >>"$OA2_CONFIG" <<CONF
-[account relay]
-user = $mb
-provider = microsoft
-tenant = contoso.onmicrosoft.com
-token_endpoint = $IDP_TOKEN_URL
-client_id = $IDP_RELAY_BASIC_ID
-client_secret_file = $IT_DIR/etc/relay.secret
-flow = client_credentials
-ca_file = $IT_CA_FILE
-
-[account wrongmb]
-user = wrong.$$@example.test
-provider = microsoft
-tenant = contoso.onmicrosoft.com
-token_endpoint = $IDP_TOKEN_URL
-client_id = $IDP_RELAY_BASIC_ID
-client_secret_file = $IT_DIR/etc/relay.secret
-flow = client_credentials
-ca_file = $IT_CA_FILE
-
-[account systemca]
-user = $mb
-provider = microsoft
-tenant = contoso.onmicrosoft.com
-token_endpoint = $IDP_TOKEN_URL
-client_id = $IDP_RELAY_BASIC_ID
-client_secret_file = $IT_DIR/etc/relay.secret
-flow = client_credentials
-
-[account msjwt]
-user = msjwt.$$@example.test
-provider = microsoft
-tenant = $IDP_MS_TENANT_ID
-token_endpoint = $IDP_TOKEN_URL
-client_id = $IDP_MS_JWT_APP_ID
-client_secret_file = $IT_DIR/etc/msjwt.secret
-flow = client_credentials
-ca_file = $IT_CA_FILE
-
-[account msgraph]
-user = msgraph.$$@example.test
-provider = microsoft
-tenant = $IDP_MS_TENANT_ID
-token_endpoint = $IDP_TOKEN_URL
-client_id = $IDP_MS_JWT_APP_ID
-client_secret_file = $IT_DIR/etc/msjwt.secret
-flow = client_credentials
-scope = https://graph.microsoft.com/.default
-
-[account msrbac]
-user = msrbac.$$@example.test
-provider = microsoft
-tenant = $IDP_MS_TENANT_ID
-token_endpoint = $IDP_TOKEN_URL
-client_id = $IDP_MS_JWT_RBAC_ID
-client_secret_file = $IT_DIR/etc/msrbac.secret
-flow = client_credentials
-ca_file = $IT_CA_FILE
-
-[account msdeleg]
-user = dave.$$@example.test
-provider = microsoft
-tenant = $IDP_MS_TENANT_ID
-authorization_endpoint = $IDP_AUTH_URL
-token_endpoint = $IDP_TOKEN_URL
-client_id = $IDP_MS_JWT_PUBLIC_ID
-ca_file = $IT_CA_FILE
-
-[account msshared]
-user = shared.$$@example.test
-provider = microsoft
-tenant = $IDP_MS_TENANT_ID
-authorization_endpoint = $IDP_AUTH_URL
-token_endpoint = $IDP_TOKEN_URL
-client_id = $IDP_MS_JWT_PUBLIC_ID
-ca_file = $IT_CA_FILE
-
-[account badsecret]
-user = bad.$$@example.test
-provider = microsoft
-tenant = contoso.onmicrosoft.com
-token_endpoint = $IDP_TOKEN_URL
-client_id = $IDP_RELAY_BASIC_ID
-client_secret_file = $IT_DIR/etc/bad.secret
-flow = client_credentials
-
-[account jwt]
-user = jwt.$$@example.test
-provider = microsoft
-tenant = contoso.onmicrosoft.com
-token_endpoint = $IDP_TOKEN_URL
-client_id = relay-jwt
-client_auth = private_key_jwt
-client_key_file = $IT_DIR/pki/key.pem
-client_certificate_file = $IT_DIR/pki/cert.pem
-flow = client_credentials
-
-[account oldcert]
-user = old.$$@example.test
-provider = microsoft
-tenant = contoso.onmicrosoft.com
-token_endpoint = $IDP_TOKEN_URL
-client_id = relay-jwt
-client_auth = private_key_jwt
-client_key_file = $IT_DIR/pki/old.key
-client_certificate_file = $IT_DIR/pki/old.pem
-flow = client_credentials
-
-[account deleg]
-user = dave.$$@example.test
-provider = microsoft
-tenant = contoso.onmicrosoft.com
-authorization_endpoint = $IDP_AUTH_URL
-token_endpoint = $IDP_TOKEN_URL
-client_id = $IDP_MUA_MS_ID
-
-[account gen]
-user = frank.$$@example.test
-issuer = $IDP_ISSUER
-client_id = $IDP_MUA_ID
-scope = openid email offline_access
-
-[account badissuer]
-user = d@example.test
-issuer = $IDP_ISSUER/elsewhere
-client_id = $IDP_MUA_ID
-CONF
+# the shapes of account the checks below need
+ms_app=(provider=microsoft tenant=contoso.onmicrosoft.com
+    "token_endpoint=$IDP_TOKEN_URL" "client_id=$IDP_RELAY_BASIC_ID"
+    "client_secret_file=$IT_DIR/etc/relay.secret" flow=client_credentials)
+entra_app=(provider=microsoft "tenant=$IDP_MS_TENANT_ID"
+    "token_endpoint=$IDP_TOKEN_URL" "client_id=$IDP_MS_JWT_APP_ID"
+    "client_secret_file=$IT_DIR/etc/msjwt.secret" flow=client_credentials)
+entra_user=(provider=microsoft "tenant=$IDP_MS_TENANT_ID"
+    "authorization_endpoint=$IDP_AUTH_URL" "token_endpoint=$IDP_TOKEN_URL"
+    "client_id=$IDP_MS_JWT_PUBLIC_ID" "ca_file=$IT_CA_FILE")
+jwt_app=(provider=microsoft tenant=contoso.onmicrosoft.com
+    "token_endpoint=$IDP_TOKEN_URL" client_id=relay-jwt
+    client_auth=private_key_jwt flow=client_credentials)
+oa2_account relay root "user=$mb" "${ms_app[@]}" "ca_file=$IT_CA_FILE"
+oa2_account wrongmb root "user=wrong.$$@example.test" "${ms_app[@]}" "ca_file=$IT_CA_FILE"
+oa2_account systemca root "user=$mb" "${ms_app[@]}"
+oa2_account msjwt root "user=msjwt.$$@example.test" "${entra_app[@]}" "ca_file=$IT_CA_FILE"
+oa2_account msgraph root "user=msgraph.$$@example.test" "${entra_app[@]}" \
+    scope=https://graph.microsoft.com/.default
+oa2_account msrbac root "user=msrbac.$$@example.test" provider=microsoft \
+    "tenant=$IDP_MS_TENANT_ID" "token_endpoint=$IDP_TOKEN_URL" \
+    "client_id=$IDP_MS_JWT_RBAC_ID" "client_secret_file=$IT_DIR/etc/msrbac.secret" \
+    flow=client_credentials "ca_file=$IT_CA_FILE"
+oa2_account msdeleg root "user=dave.$$@example.test" "${entra_user[@]}"
+oa2_account msshared root "user=shared.$$@example.test" "${entra_user[@]}"
+oa2_account badsecret root "user=bad.$$@example.test" provider=microsoft \
+    tenant=contoso.onmicrosoft.com "token_endpoint=$IDP_TOKEN_URL" \
+    "client_id=$IDP_RELAY_BASIC_ID" "client_secret_file=$IT_DIR/etc/bad.secret" \
+    flow=client_credentials
+oa2_account jwt root "user=jwt.$$@example.test" "${jwt_app[@]}" \
+    "client_key_file=$IT_DIR/pki/key.pem" "client_certificate_file=$IT_DIR/pki/cert.pem"
+oa2_account oldcert root "user=old.$$@example.test" "${jwt_app[@]}" \
+    "client_key_file=$IT_DIR/pki/old.key" "client_certificate_file=$IT_DIR/pki/old.pem"
+oa2_account deleg root "user=dave.$$@example.test" provider=microsoft \
+    tenant=contoso.onmicrosoft.com "authorization_endpoint=$IDP_AUTH_URL" \
+    "token_endpoint=$IDP_TOKEN_URL" "client_id=$IDP_MUA_MS_ID"
+oa2_account gen root "user=frank.$$@example.test" "issuer=$IDP_ISSUER" \
+    "client_id=$IDP_MUA_ID" "scope=openid email offline_access"
+oa2_account badissuer root user=d@example.test "issuer=$IDP_ISSUER/elsewhere" \
+    "client_id=$IDP_MUA_ID"
 (umask 077 && echo "$IDP_RELAY_BASIC_SECRET" >"$IT_DIR/etc/relay.secret" &&
     echo "$IDP_MS_JWT_APP_SECRET" >"$IT_DIR/etc/msjwt.secret" &&
     echo "$IDP_MS_JWT_RBAC_SECRET" >"$IT_DIR/etc/msrbac.secret" &&
@@ -416,18 +328,7 @@ has msshared "^warn user: upn dave\\.$$@example\\.test is not the mailbox shared
 it_log "doctor: Entra-shaped delegated JWTs: refresh token, audience, scp, upn ok; another user's token warns of a shared mailbox"
 
 # two accounts for one mailbox: the plugin uses the first; doctor says so
-cat >>"$OA2_CONFIG" <<CONF
-
-[account second]
-user = $mb
-provider = microsoft
-tenant = $IDP_MS_TENANT_ID
-token_endpoint = $IDP_TOKEN_URL
-client_id = $IDP_MS_JWT_APP_ID
-client_secret_file = $IT_DIR/etc/msjwt.secret
-flow = client_credentials
-ca_file = $IT_CA_FILE
-CONF
+oa2_account second root "user=$mb" "${entra_app[@]}" "ca_file=$IT_CA_FILE"
 echo ok >"$IT_DIR/answer"
 doctor 0 second --smtp "$exo" second
 has second "^warn smtp: the plugin logs in to $mb with account relay"
