@@ -186,7 +186,7 @@ check_credentials(struct report *rp, struct account *acct)
 	const char *const *v = (const char *const *)acct->cfg->v;
 	struct oa2_buf secret;
 	struct stat st;
-	char err[512];
+	char err[512], prog[OA2_CONFIG_LINE_MAX];
 	void *key = NULL;
 	int r;
 
@@ -214,15 +214,15 @@ check_credentials(struct report *rp, struct account *acct)
 			return r;
 		}
 		/* the program, not its arguments (as its messages do) */
-		snprintf(err, sizeof(err), "%.*s",
+		snprintf(prog, sizeof(prog), "%.*s",
 		    (int)strcspn(v[OA2_K_CLIENT_SECRET_COMMAND], " \t"),
 		    v[OA2_K_CLIENT_SECRET_COMMAND]);
-		if (stat(err, &st) != 0)
+		if (stat(prog, &st) != 0)
 			st.st_mode = 0;
 		step(rp, OA2_OK_V, 0, "secret",
 		    "client_secret_command %s (mode %04o; it printed %zu "
 		    "bytes)",
-		    err, (unsigned)(st.st_mode & 07777),
+		    prog, (unsigned)(st.st_mode & 07777),
 		    acct->client_secret.len);
 		return 0;
 	}
