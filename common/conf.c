@@ -4,7 +4,8 @@
  * TRUST: the file is the user's or the administrator's; it is still parsed
  * defensively (size caps, every line accounted for) because a mistake in it
  * must become a clear message, not a silently missing mechanism.
- * SECRETS: none by design: client secrets live in client_secret_file.
+ * SECRETS: none by design: client secrets live in client_secret_file or
+ * come from client_secret_command.
  */
 #include "config.h"
 
@@ -41,6 +42,7 @@ static const char *const key_names[] = {
     "client_certificate_file",
     "notify_command",
     "client_assertion_file",
+    "client_secret_command",
 };
 /* One name per key, in enum order: a forgotten name fails the build. */
 _Static_assert(sizeof(key_names) / sizeof(key_names[0]) == OA2_K_COUNT,

@@ -28,14 +28,14 @@ struct aad_hint {
 static const struct aad_hint aad_hints[] = {
     {7000218, OA2_ERR_CLIENT,
 	"the app registration is a confidential client but no secret was "
-	"sent; set client_secret_file, or enable \"Allow public client "
-	"flows\" in Entra (Authentication blade)"},
+	"sent; set client_secret_file or client_secret_command, or enable "
+	"\"Allow public client flows\" in Entra (Authentication blade)"},
     {700025, OA2_ERR_CLIENT,
 	"the app is a public client but a secret was sent; remove "
-	"client_secret_file from the account"},
+	"client_secret_file or client_secret_command from the account"},
     {90023, OA2_ERR_CLIENT,
 	"the app is a public client but a secret was sent; remove "
-	"client_secret_file from the account"},
+	"client_secret_file or client_secret_command from the account"},
     {65001, OA2_ERR_CLIENT,
 	"consent for the mail permissions is missing; a user or an admin "
 	"must grant consent (use the admin-consent URL in "
@@ -84,10 +84,11 @@ static const struct aad_hint aad_hints[] = {
 	"your tenant ID or domain"},
     {7000215, OA2_ERR_CLIENT,
 	"the client secret is wrong; put the secret's Value (not its ID) "
-	"into client_secret_file"},
+	"into client_secret_file (or where client_secret_command gets it)"},
     {7000222, OA2_ERR_CLIENT,
 	"the client secret has expired; create a new one in Entra "
-	"(Certificates & secrets) and update client_secret_file"},
+	"(Certificates & secrets) and update client_secret_file (or where "
+	"client_secret_command gets it)"},
     {7000112, OA2_ERR_CLIENT, "the application is disabled in Entra"},
 };
 
@@ -103,7 +104,8 @@ static const struct oauth_hint oauth_hints[] = {
 	"token, or a password change); log in again"},
     {"invalid_client", OA2_ERR_CLIENT,
 	"the identity provider did not accept the client; check "
-	"client_id, client_secret_file and client_auth"},
+	"client_id, client_secret_file (or client_secret_command) and "
+	"client_auth"},
     {"unauthorized_client", OA2_ERR_CLIENT,
 	"the client may not use this grant type; check flow and the app "
 	"registration"},
@@ -142,12 +144,14 @@ static const struct aad_hint app_aad_hints[] = {
 static const struct oauth_hint app_oauth_hints[] = {
     {"invalid_grant", OA2_ERR_CLIENT,
 	"the identity provider refused the app's credentials; check the app "
-	"registration, its client secret (client_secret_file) or certificate "
+	"registration, its client secret (client_secret_file or "
+	"client_secret_command) or certificate "
 	"(client_key_file, client_certificate_file), and tenant"},
     {"invalid_client", OA2_ERR_CLIENT,
 	"the identity provider did not accept the app; check client_id and "
-	"tenant, the client secret (client_secret_file: the secret's Value, "
-	"not expired) or the certificate registered with the app "
+	"tenant, the client secret (client_secret_file or "
+	"client_secret_command: the secret's Value, not expired) or the "
+	"certificate registered with the app "
 	"(client_key_file, client_certificate_file), and client_auth"},
     {"access_denied", OA2_ERR_CLIENT,
 	"the identity provider denied the app a token; check the app's API "

@@ -261,15 +261,23 @@ account_resolve(const struct oa2_config *cfg, const struct oa2_account *a,
 	out->cfg = a;
 	/* A federated credential (RFC 7521/7523 client assertion from the
 	 * platform): the only client authentication of such an account. */
+	if (v[OA2_K_CLIENT_SECRET_FILE] != NULL &&
+	    v[OA2_K_CLIENT_SECRET_COMMAND] != NULL) {
+		say("account %s: client_secret_file and client_secret_command "
+		    "are two sources of one secret: keep one of them",
+		    a->name);
+		return OA2_ERR_CONFIG;
+	}
 	if (v[OA2_K_CLIENT_ASSERTION_FILE] != NULL) {
 		if (v[OA2_K_CLIENT_SECRET_FILE] != NULL ||
+		    v[OA2_K_CLIENT_SECRET_COMMAND] != NULL ||
 		    v[OA2_K_CLIENT_KEY_FILE] != NULL ||
 		    (v[OA2_K_CLIENT_AUTH] != NULL &&
 			strcmp(v[OA2_K_CLIENT_AUTH], "private_key_jwt") != 0)) {
 			say("account %s: client_assertion_file is the "
 			    "account's client authentication: remove "
-			    "client_secret_file, client_key_file and "
-			    "client_auth",
+			    "client_secret_file, client_secret_command, "
+			    "client_key_file and client_auth",
 			    a->name);
 			return OA2_ERR_CONFIG;
 		}
@@ -285,10 +293,11 @@ account_resolve(const struct oa2_config *cfg, const struct oa2_account *a,
 	}
 	if (out->client_auth != CLIENT_AUTH_PRIVATE_KEY_JWT &&
 	    v[OA2_K_CLIENT_SECRET_FILE] == NULL &&
+	    v[OA2_K_CLIENT_SECRET_COMMAND] == NULL &&
 	    out->flow == FLOW_CLIENT_CREDENTIALS) {
 		say("account %s: client credentials need a secret or a key: "
-		    "set client_secret_file, or client_auth = private_key_jwt "
-		    "with client_key_file",
+		    "set client_secret_file or client_secret_command, or "
+		    "client_auth = private_key_jwt with client_key_file",
 		    a->name);
 		return OA2_ERR_CONFIG;
 	}

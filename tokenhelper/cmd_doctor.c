@@ -181,12 +181,12 @@ check_certificate(struct report *rp, const struct account *acct)
 /* The secret or key: read through the same checks the token path makes
  * (refused when others may read it), then wiped. */
 static int
-check_credentials(struct report *rp, const struct account *acct)
+check_credentials(struct report *rp, struct account *acct)
 {
 	const char *const *v = (const char *const *)acct->cfg->v;
 	struct oa2_buf secret;
 	struct stat st;
-	char err[512];
+	char err[512], prog[OA2_CONFIG_LINE_MAX];
 	void *key = NULL;
 	int r;
 
@@ -203,6 +203,28 @@ check_credentials(struct report *rp, const struct account *acct)
 		    "client_key_file %s: an RSA key, private to this user",
 		    v[OA2_K_CLIENT_KEY_FILE]);
 		return check_certificate(rp, acct);
+	}
+	if (v[OA2_K_CLIENT_SECRET_COMMAND] != NULL) {
+		/* run once, as the token request would; the secret stays
+		 * loaded for the steps after this one */
+		said_forget();
+		if ((r = account_credentials(acct)) != 0) {
+			step(rp, OA2_FAIL_V, exit_code_for(r), "secret", "%s",
+			    said_why(acct->name));
+			return r;
+		}
+		/* the program, not its arguments (as its messages do) */
+		snprintf(prog, sizeof(prog), "%.*s",
+		    (int)strcspn(v[OA2_K_CLIENT_SECRET_COMMAND], " \t"),
+		    v[OA2_K_CLIENT_SECRET_COMMAND]);
+		if (stat(prog, &st) != 0)
+			st.st_mode = 0;
+		step(rp, OA2_OK_V, 0, "secret",
+		    "client_secret_command %s (mode %04o; it printed %zu "
+		    "bytes)",
+		    prog, (unsigned)(st.st_mode & 07777),
+		    acct->client_secret.len);
+		return 0;
 	}
 	if (v[OA2_K_CLIENT_SECRET_FILE] == NULL) {
 		step(rp, OA2_OK_V, 0, "secret",

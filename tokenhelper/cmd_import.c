@@ -34,21 +34,18 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "err.h"
 #include "helper.h"
 #include "import.h"
+#include "runcmd.h"
 #include "secretfile.h"
 #include "store.h"
 #include "sysutil.h"
@@ -226,99 +223,48 @@ source_warn(const char *account, const struct source_file *sf,
 		    source);
 }
 
-/* Reap pid, killing it first with kill_it; its exit status or -1. */
-static int
-reap(pid_t pid, int kill_it)
-{
-	int status;
-
-	if (kill_it)
-		(void)kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 /* Run the decryption command (argv, no shell) with the token file on its
  * stdin; its stdout, capped, into out.  Its stderr is the user's: gpg
- * may ask there for a pass phrase. */
+ * may ask there for a pass phrase (so it stays in our process group,
+ * the terminal's foreground one). */
 static int
 decrypt(char **argv, const struct source_file *sf, struct oa2_buf *out)
 {
-	posix_spawn_file_actions_t fa;
-	extern char **environ;
-	struct pollfd pfd;
-	long long deadline = oa2_now_ms() + DECRYPT_TIMEOUT_MS, left;
-	char chunk[4096];
-	int p[2], rc, r = 0, killed = 0;
-	ssize_t n;
-	pid_t pid;
+	struct runcmd rc = {0};
+	struct runcmd_result res;
 
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		say("cannot run %s: %s", argv[0], strerror(errno));
-		return OA2_ERR_IO;
-	}
-	if (posix_spawn_file_actions_init(&fa) != 0) {
-		close(p[0]);
-		close(p[1]);
-		return OA2_ERR_NOMEM;
-	}
-	posix_spawn_file_actions_adddup2(&fa, sf->fd, STDIN_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
-	rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(p[1]);
-	if (rc != 0) {
+	rc.argv = argv;
+	rc.search_path = 1;
+	rc.stdin_fd = sf->fd;
+	rc.out = out;
+	rc.timeout_ms = DECRYPT_TIMEOUT_MS;
+	verbose("decrypting %s with %s", sf->path, argv[0]);
+	switch (runcmd_run(&rc, &res)) {
+	case RUNCMD_NOT_RUN:
 		say("cannot run the decryption command %s: %s", argv[0],
-		    strerror(rc));
-		close(p[0]);
+		    strerror(res.err));
 		return OA2_ERR_CONFIG;
+	case RUNCMD_TIMEOUT:
+		say("the decryption command %s did not finish within "
+		    "%d s; is it waiting for a pass phrase it cannot "
+		    "ask for?",
+		    argv[0], DECRYPT_TIMEOUT_MS / 1000);
+		return OA2_ERR_TIMEOUT;
+	case RUNCMD_TOOBIG:
+		say("the decryption command %s wrote more than %d "
+		    "bytes: not a token file",
+		    argv[0], OA2_IMPORT_FILE_MAX);
+		return OA2_ERR_CONFIG;
+	case RUNCMD_DONE:
+		break;
 	}
-	verbose(
-	    "decrypting %s with %s (pid %ld)", sf->path, argv[0], (long)pid);
-	pfd.fd = p[0];
-	pfd.events = POLLIN;
-	for (;;) {
-		left = deadline - oa2_now_ms();
-		if (left <= 0) {
-			say("the decryption command %s did not finish within "
-			    "%d s; is it waiting for a pass phrase it cannot "
-			    "ask for?",
-			    argv[0], DECRYPT_TIMEOUT_MS / 1000);
-			r = OA2_ERR_TIMEOUT;
-			killed = 1;
-			break;
-		}
-		rc = poll(&pfd, 1, (int)(left > 1000 ? 1000 : left));
-		if (rc < 0 && errno == EINTR)
-			continue;
-		if (rc <= 0)
-			continue;
-		n = read(p[0], chunk, sizeof(chunk));
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0)
-			break;
-		if (oa2_buf_append(out, chunk, (size_t)n) != 0) {
-			say("the decryption command %s wrote more than %d "
-			    "bytes: not a token file",
-			    argv[0], OA2_IMPORT_FILE_MAX);
-			r = OA2_ERR_CONFIG;
-			killed = 1;
-			break;
-		}
-	}
-	explicit_bzero(chunk, sizeof(chunk));
-	close(p[0]);
-	rc = reap(pid, killed);
-	if (r == 0 && rc != 0) {
+	if (res.exit_code != 0) {
 		say("the decryption command %s failed (exit %d) on %s; run it "
 		    "yourself: %s < %s",
-		    argv[0], rc, sf->path, argv[0], sf->path);
-		r = OA2_ERR_CONFIG;
+		    argv[0], res.exit_code, sf->path, argv[0], sf->path);
+		return OA2_ERR_CONFIG;
 	}
-	return r;
+	return 0;
 }
 
 /* Does text start, after white space, as JSON does? */

@@ -7,7 +7,8 @@
  * its token endpoint must pass the same https/loopback rule as configured
  * ones.
  * SECRETS: the client secret, read from client_secret_file (refused when
- * others can read it) into a wiping buffer; the private key; both freed by
+ * others can read it) or client_secret_command (secretcmd.c) into a
+ * wiping buffer; the private key; both freed by
  * account_free().
  */
 #include "config.h"
@@ -22,8 +23,7 @@
 #include "jwt.h"
 #include "secretfile.h"
 
-/* Load the client secret or key (refused when others can read it). */
-static int
+int
 account_credentials(struct account *acct)
 {
 	const char *const *v = (const char *const *)acct->cfg->v;
@@ -41,6 +41,12 @@ account_credentials(struct account *acct)
 			    err, sizeof(err));
 			acct->have_thumbprint = r == 0;
 		}
+	} else if (v[OA2_K_CLIENT_SECRET_COMMAND] != NULL) {
+		/* says why not itself */
+		if ((r = secret_command_read(acct,
+			 v[OA2_K_CLIENT_SECRET_COMMAND],
+			 &acct->client_secret)) != 0)
+			return r;
 	} else if (v[OA2_K_CLIENT_SECRET_FILE] != NULL) {
 		r = oa2_secretfile_read(v[OA2_K_CLIENT_SECRET_FILE],
 		    &acct->client_secret, err, sizeof(err));

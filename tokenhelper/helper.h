@@ -212,6 +212,17 @@ int token_request(const struct account *acct, struct oa2_buf *form,
 int token_request_quiet(const struct account *acct, struct oa2_buf *form,
     struct oa2_token_response *tr, char *neterr, size_t neterrsz);
 
+/* secretcmd.c: run command (the account's client_secret_command) and put
+ * the secret it prints in out; 0, or an OA2 error with its sentence said
+ * (OA2_ERR_TIMEOUT when it was killed for taking too long). */
+int secret_command_read(
+    const struct account *acct, const char *command, struct oa2_buf *out);
+
+/* Load the client secret or key, once per process: the secret file or
+ * command (refused when others can read or write it), or the key.  0, or
+ * an OA2 error with its sentence said. */
+int account_credentials(struct account *acct);
+
 /* Before any request: load the client secret or key, and fetch the
  * discovery metadata if the account needs it (network). */
 int account_endpoints(struct account *acct);

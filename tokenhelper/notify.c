@@ -23,12 +23,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,9 +34,8 @@
 #include "err.h"
 #include "helper.h"
 #include "jwt.h"
-#include "sysutil.h"
+#include "runcmd.h"
 
-#define NOTIFY_ARGS_MAX 32
 #define NOTIFY_TIMEOUT_MS 30000
 #define NOTIFY_EVERY 900	       /* seconds between two of one event */
 #define NOTIFY_CERT_WARN (14L * 86400) /* certificate expiry warning */
@@ -124,92 +121,53 @@ recently(const struct account *acct, const char *event, time_t now)
 	return 0;
 }
 
-/* Split cmd into argv (blanks separate words; no quoting, no shell). */
-static int
-split_words(char *cmd, char **argv)
-{
-	int n = 0;
-	char *p = cmd;
-
-	while (*p != '\0') {
-		while (*p == ' ' || *p == '\t')
-			*p++ = '\0';
-		if (*p == '\0')
-			break;
-		if (n == NOTIFY_ARGS_MAX)
-			return -1;
-		argv[n++] = p;
-		while (*p != '\0' && *p != ' ' && *p != '\t')
-			p++;
-	}
-	argv[n] = NULL;
-	return n;
-}
-
 static void
 run(const struct account *acct, const char *command, const char *event,
     const char *message, time_t not_after)
 {
-	char cmd[OA2_CONFIG_LINE_MAX], *argv[NOTIFY_ARGS_MAX + 1], num[32];
-	long long deadline;
-	pid_t pid, w;
-	int status = 0, fd;
+	char cmd[OA2_CONFIG_LINE_MAX], *argv[RUNCMD_ARGS_MAX + 1], num[32];
+	struct runcmd_env env[] = {{"SASL_OAUTH2_EVENT", event},
+	    {"SASL_OAUTH2_ACCOUNT", acct->name},
+	    {"SASL_OAUTH2_USER", acct->user ? acct->user : ""},
+	    {"SASL_OAUTH2_MESSAGE", message},
+	    {"SASL_OAUTH2_CERT_NOT_AFTER", NULL}, {NULL, NULL}};
+	struct runcmd rc = {0};
+	struct runcmd_result res;
 
 	snprintf(cmd, sizeof(cmd), "%s", command);
-	if (split_words(cmd, argv) <= 0 || argv[0][0] != '/') {
+	if (runcmd_split(cmd, argv) <= 0 || argv[0][0] != '/') {
 		say("account %s: notify_command must start with an absolute "
 		    "path (no shell is used): %s",
 		    acct->name, command);
 		return;
 	}
-	fflush(stdout);
-	if ((pid = fork()) < 0) {
-		say("account %s: cannot run notify_command: %s", acct->name,
-		    strerror(errno));
+	if (not_after != 0) {
+		snprintf(num, sizeof(num), "%lld", (long long)not_after);
+		env[4].value = num;
+	}
+	rc.argv = argv;
+	rc.new_pgroup = 1;
+	rc.stdin_fd = -1;
+	rc.env = env;
+	rc.timeout_ms = NOTIFY_TIMEOUT_MS;
+	switch (runcmd_run(&rc, &res)) {
+	case RUNCMD_NOT_RUN:
+		say("account %s: cannot run notify_command %s: %s", acct->name,
+		    argv[0], strerror(res.err));
 		return;
-	}
-	if (pid == 0) {
-		(void)setpgid(0, 0);
-		if ((fd = open("/dev/null", O_RDONLY)) >= 0) {
-			dup2(fd, 0);
-			if (fd > 0)
-				close(fd);
-		}
-		dup2(2, 1); /* our stdout is the caller's data */
-		closefrom(3);
-		setenv("SASL_OAUTH2_EVENT", event, 1);
-		setenv("SASL_OAUTH2_ACCOUNT", acct->name, 1);
-		setenv("SASL_OAUTH2_USER", acct->user ? acct->user : "", 1);
-		setenv("SASL_OAUTH2_MESSAGE", message, 1);
-		if (not_after != 0) {
-			snprintf(
-			    num, sizeof(num), "%lld", (long long)not_after);
-			setenv("SASL_OAUTH2_CERT_NOT_AFTER", num, 1);
-		} else {
-			unsetenv("SASL_OAUTH2_CERT_NOT_AFTER");
-		}
-		execv(argv[0], argv);
-		dprintf(2, "sasl-oauth2: account %s: cannot run %s: %s\n",
-		    acct->name, argv[0], strerror(errno));
-		_exit(127);
-	}
-	deadline = oa2_now_ms() + NOTIFY_TIMEOUT_MS;
-	while ((w = waitpid(pid, &status, WNOHANG)) == 0 &&
-	    oa2_now_ms() < deadline)
-		usleep(20000);
-	if (w == 0) {
-		kill(-pid, SIGKILL);
-		kill(pid, SIGKILL);
-		(void)waitpid(pid, &status, 0);
+	case RUNCMD_TIMEOUT:
+	case RUNCMD_TOOBIG: /* no output is captured */
 		say("account %s: notify_command took more than %d s and was "
 		    "killed",
 		    acct->name, NOTIFY_TIMEOUT_MS / 1000);
 		return;
+	case RUNCMD_DONE:
+		break;
 	}
-	if (w > 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+	if (res.exit_code != 0)
 		say("account %s: notify_command failed (%s %d)", acct->name,
-		    WIFEXITED(status) ? "exit" : "signal",
-		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		    res.signal != 0 ? "signal" : "exit",
+		    res.signal != 0 ? res.signal : res.exit_code);
 	else
 		verbose(
 		    "account %s: notify_command told of %s", acct->name, event);

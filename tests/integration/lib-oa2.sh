@@ -9,6 +9,7 @@
 #   oa2_as USER CMD...   run CMD as USER with a login-like environment
 #   oa2_key_clear USER MAILBOX   drop USER's cached tokens for MAILBOX
 #   oa2_key_present USER MAILBOX  succeed iff USER's keyring caches MAILBOX
+#   oa2_expect RC NEEDLE CMD...   CMD exits RC and says NEEDLE on stderr
 #
 # SECRETS: the test IdP's throw-away client secrets, written 0600.
 
@@ -93,4 +94,20 @@ oa2_key_token()
 	local id
 	id=$(oa2_as "$1" keyctl search @u user "sasl-oauth2:$2") || return 1
 	oa2_as "$1" keyctl pipe "$id" | sed -n '3p'
+}
+
+# oa2_expect WANT_RC NEEDLE CMD...: run CMD (its stdout dropped), fail
+# unless it exits WANT_RC and its stderr holds NEEDLE; the stderr is
+# appended to $IT_DIR/log/expect.err, for the test to grep.
+oa2_expect()
+{
+	local want=$1 needle=$2 rc=0 out
+	shift 2
+	out=$("$@" 2>&1 >/dev/null) || rc=$?
+	printf '%s\n' "$out" >>"$IT_DIR/log/expect.err"
+	[ "$rc" = "$want" ] || it_fail "'$*' exited $rc, want $want: $out"
+	case $out in
+	*"$needle"*) ;;
+	*) it_fail "'$*' said '$out', lacking '$needle'" ;;
+	esac
 }

@@ -85,7 +85,7 @@ noat;$FS_URL_plain/noat;75;no access_token;$QUICK_MAX
 notype;$FS_URL_plain/notype;75;token_type.*missing.*Bearer;$QUICK_MAX
 wrongtype;$FS_URL_plain/wrongtype;75;token_type.*mac.*not Bearer;$QUICK_MAX
 badtoken;$FS_URL_plain/badtoken;75;not a valid bearer token;$QUICK_MAX
-invalid_grant;$FS_URL_plain/invalid_grant;77;log in again;$QUICK_MAX;78;refused the app's credentials. check the app registration, its client secret .client_secret_file. or certificate
+invalid_grant;$FS_URL_plain/invalid_grant;77;log in again;$QUICK_MAX;78;refused the app's credentials. check the app registration, its client secret .client_secret_file or client_secret_command. or certificate
 invalid_client;$FS_URL_plain/invalid_client;78;check.*client_id;$QUICK_MAX;78;did not accept the app. check client_id and tenant, the client secret
 tls_untrusted;$FS_URL_tls/ok;75;certificate;$QUICK_MAX
 EOF

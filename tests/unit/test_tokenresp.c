@@ -173,7 +173,8 @@ test_explain_app_only(void **state)
 	} cases[] = {
 	    {"{\"error\":\"invalid_grant\"}", 400, OA2_ERR_CLIENT,
 		"check the app registration, its client secret "
-		"(client_secret_file) or certificate"},
+		"(client_secret_file or client_secret_command) or "
+		"certificate"},
 	    /* Microsoft: a refresh-token AADSTS code says nothing here */
 	    {"{\"error\":\"invalid_grant\",\"error_codes\":[700082]}", 400,
 		OA2_ERR_CLIENT, "client secret or certificate, and tenant"},
