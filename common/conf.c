@@ -41,6 +41,7 @@ static const char *const key_names[] = {
     "client_certificate_file",
     "notify_command",
     "client_assertion_file",
+    "service_account_file",
 };
 /* One name per key, in enum order: a forgotten name fails the build. */
 _Static_assert(sizeof(key_names) / sizeof(key_names[0]) == OA2_K_COUNT,
