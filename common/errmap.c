@@ -182,7 +182,7 @@ static const struct sa_hint sa_hints[] = {
     {"invalid_grant", "Invalid email or User ID",
 	"this mailbox is not a user of the Workspace domain whose admin "
 	"granted the delegation (or it is suspended); check user"},
-    {"invalid_grant", "Invalid JWT",
+    {"invalid_grant", "short-lived token",
 	"Google found the assertion's times wrong; check that this host's "
 	"clock is right (NTP)"},
     {"invalid_grant", "",
