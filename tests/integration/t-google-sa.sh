@@ -9,12 +9,12 @@
 # and real IMAP logins through the plugin succeed for both; one mailbox's
 # token does not log in the other; the key file's token_uri is the default
 # endpoint and token_endpoint overrides it, a plain-http token_uri to
-# another host is refused; login, refresh and doctor treat the account as
-# app-only; and the sentences for: a mailbox outside the domain, user set
-# to the service account (the common mistake) or left empty, a key file
-# others can read, a key Google does not know (signature refused), a
-# service account without delegation.  The private key appears in no
-# output and no log.
+# another host is refused; login, refresh, doctor and logout treat the
+# account as app-only (logout forgets every mailbox's token); and the
+# sentences for: a mailbox outside the domain, user set to the service
+# account (the common mistake) or left out, a key file others can read, a
+# key Google does not know (signature refused), a service account without
+# delegation.  The private key appears in no output and no log.
 . "$(dirname "$0")/lib.sh"
 
 it_require_root
@@ -268,7 +268,12 @@ grep -q "service_account_file $d/sa.json: service account $sa_email (client ID $
 grep -qi "refresh token" <<<"$out" && it_fail "doctor looked for a refresh token: $out"
 out=$("$H" status 2>&1) || true
 grep -q "not needed" <<<"$out" || it_fail "status wants a refresh token: $out"
-it_log "login, refresh and doctor treat it as app-only"
+oa2_key_present root "$alice" && oa2_key_present root "$bob" ||
+    it_fail "the tokens of both mailboxes should be cached here"
+"$H" logout workspace-relay 2>>"$IT_DIR/log/said.log" || it_fail "logout failed"
+oa2_key_present root "$alice" && it_fail "logout left $alice's token"
+oa2_key_present root "$bob" && it_fail "logout left $bob's token"
+it_log "login, refresh, doctor and logout treat it as app-only"
 
 # --- mistakes and refusals, each with its sentence ---------------------------
 expect 78 "account outside (mailbox $outsider): this mailbox is not a user of the Workspace domain" "$H" token outside
