@@ -6,7 +6,8 @@
 #
 # Proves: the account of docs/google.md (snippet google-service-account)
 # gets one token per mailbox in user, each acting for its own mailbox (sub),
-# and real IMAP logins through the plugin succeed for both; one mailbox's
+# and real IMAP (and SMTP submission) logins through the plugin succeed
+# for both; one mailbox's
 # token does not log in the other; the key file's token_uri is the default
 # endpoint and token_endpoint overrides it, a plain-http token_uri to
 # another host is refused; login, refresh, doctor and logout treat the
@@ -18,7 +19,8 @@
 . "$(dirname "$0")/lib.sh"
 
 it_require_root
-it_require node openssl keyctl dovecot /usr/lib/cyrus/bin/imtest curl
+it_require node openssl keyctl dovecot /usr/lib/cyrus/bin/imtest \
+    /usr/lib/cyrus/bin/smtptest curl
 it_setup
 
 d=$IT_DIR/sa
@@ -213,11 +215,13 @@ dovecot_seed_message "$alice" "for alice"
 dovecot_seed_message "$bob" "for bob"
 imtest_login "$alice" XOAUTH2 || it_fail "imtest as $alice (XOAUTH2) failed"
 imtest_login "$bob" OAUTHBEARER || it_fail "imtest as $bob (OAUTHBEARER) failed"
-[ "$(logins "$alice" xoauth2)" -ge 1 ] || it_fail "dovecot logged no login of $alice"
+# and SMTP submission, the path of a relay
+smtptest_login "$alice" XOAUTH2 || it_fail "smtptest as $alice (XOAUTH2) failed"
+[ "$(logins "$alice" xoauth2)" -ge 2 ] || it_fail "dovecot logged no logins of $alice"
 [ "$(logins "$bob" oauthbearer)" -ge 1 ] || it_fail "dovecot logged no login of $bob"
 [ "$(jwt_grants)" = 4 ] ||
     it_fail "the plugin's logins made $(jwt_grants) grants in all, want 4"
-it_log "imtest logged in $alice and $bob through the plugin"
+it_log "imtest and smtptest logged in $alice and $bob through the plugin"
 
 # One mailbox's token does not log in the other (XOAUTH2 by curl; the
 # token in a 0600 config file, not on the command line).
