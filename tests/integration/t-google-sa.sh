@@ -11,7 +11,8 @@
 # token does not log in the other; the key file's token_uri is the default
 # endpoint and token_endpoint overrides it, a plain-http token_uri to
 # another host is refused; login, refresh, doctor and logout treat the
-# account as app-only (logout forgets every mailbox's token); and the
+# account as app-only (logout forgets every mailbox's token), refresh
+# notifies once per account with the failing mailbox's sentence; and the
 # sentences for: a mailbox outside the domain, user set to the service
 # account (the common mistake) or left out, a key file others can read, a
 # key Google does not know (signature refused), a service account without
@@ -169,6 +170,13 @@ provider = google
 flow = service_account
 service_account_file = $d/wrong.json
 
+[account halfway]
+user = $alice, $outsider
+provider = google
+flow = service_account
+service_account_file = $d/sa.json
+notify_command = $IT_DIR/notify.sh
+
 [account nodeleg]
 user = $alice
 provider = google
@@ -278,6 +286,26 @@ oa2_key_present root "$alice" && oa2_key_present root "$bob" ||
 oa2_key_present root "$alice" && it_fail "logout left $alice's token"
 oa2_key_present root "$bob" && it_fail "logout left $bob's token"
 it_log "login, refresh, doctor and logout treat it as app-only"
+
+# One mailbox of two failing: refresh fails, and the timer's notification
+# counts the account's failures (the mailbox that works does not reset
+# them) and quotes the failing mailbox's sentence.
+cat >"$IT_DIR/notify.sh" <<'SH'
+#!/bin/sh
+{ env | grep '^SASL_OAUTH2_' | sort; echo --; } >>"$NOTIFY_LOG"
+SH
+chmod 755 "$IT_DIR/notify.sh"
+export NOTIFY_LOG=$IT_DIR/notify.log
+for round in 1 2; do
+	rc=0
+	"$H" refresh halfway >>"$IT_DIR/log/said.log" 2>&1 || rc=$?
+	[ "$rc" = 78 ] || it_fail "refresh halfway (round $round) exited $rc, want 78"
+done
+[ "$(grep -c '^SASL_OAUTH2_EVENT=refresh_failing$' "$NOTIFY_LOG" 2>/dev/null)" = 1 ] ||
+    it_fail "want one refresh_failing notification: $(cat "$NOTIFY_LOG" 2>/dev/null)"
+grep -q "^SASL_OAUTH2_MESSAGE=account halfway (mailbox $outsider): this mailbox is not a user" \
+    "$NOTIFY_LOG" || it_fail "the notification lacks the failing mailbox's sentence: $(cat "$NOTIFY_LOG")"
+it_log "one failing mailbox of two: refresh fails, the account's notification says which"
 
 # --- mistakes and refusals, each with its sentence ---------------------------
 expect 78 "account outside (mailbox $outsider): this mailbox is not a user of the Workspace domain" "$H" token outside
