@@ -4,10 +4,11 @@
  * a cache hit in the light front never gets here.
  *
  * TRUST: the discovery document is the provider's, parsed by discovery.c;
- * its token endpoint must pass the same https/loopback rule as configured
- * ones.
+ * its token endpoint, and a service account key file's token_uri, must
+ * pass the same https/loopback rule as configured ones.
  * SECRETS: the client secret, read from client_secret_file (refused when
- * others can read it) into a wiping buffer; the private key; both freed by
+ * others can read it) into a wiping buffer; the private key (of
+ * client_key_file or service_account_file, see sakey.c); both freed by
  * account_free().
  */
 #include "config.h"

@@ -1,6 +1,7 @@
 /*
- * flow.c: requests to the token endpoint shared by every flow, and the
- * client credentials grant (RFC 6749 4.4).
+ * flow.c: requests to the token endpoint shared by every flow, the
+ * client credentials grant (RFC 6749 4.4) and a service account's JWT
+ * bearer grant (RFC 7523 2.1).
  *
  * TRUST: answers are untrusted; see tokenresp.c.
  * SECRETS: the form (secrets, codes, refresh tokens) is a wiping buffer;

@@ -69,7 +69,7 @@ struct account {
 	char device_endpoint[URL_MAX];
 	char revocation_endpoint[URL_MAX];
 	struct oa2_buf client_secret; /* empty for public clients */
-	void *client_key;	      /* private_key_jwt: EVP_PKEY * */
+	void *client_key; /* private_key_jwt, service account: EVP_PKEY * */
 	unsigned char thumbprint[32]; /* of client_certificate_file */
 	int have_thumbprint;
 	int credentials_loaded; /* secret or key read (account_endpoints) */
