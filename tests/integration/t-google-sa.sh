@@ -331,6 +331,21 @@ expect 78 "Google refused domain-wide delegation" "$H" token nodeleg
 expect 78 "unauthorized_client" "$H" token nodeleg
 it_log "outsider, the service account as user, a loose key file, a wrong key, no delegation: refused with their sentences"
 
+# --- memcheck: the key file, the signing, the grant, a refusal ----------------
+# (valgrind cannot run a sanitizer build's code: that build covers it)
+if command -v valgrind >/dev/null && [ -z "${IT_SAN_LIB:-}" ]; then
+	vg="valgrind -q --trace-children=yes --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=9"
+	# shellcheck disable=SC2086
+	$vg "$H" refresh --min-ttl 86400 workspace-relay >/dev/null 2>"$IT_DIR/log/vg-refresh.log" ||
+	    it_fail "valgrind: refresh of the service account: $(tail -n 20 "$IT_DIR/log/vg-refresh.log")"
+	rc=0
+	# shellcheck disable=SC2086
+	$vg "$H" token wrongkey >/dev/null 2>"$IT_DIR/log/vg-wrongkey.log" || rc=$?
+	[ "$rc" = 78 ] ||
+	    it_fail "valgrind: token wrongkey exited $rc: $(tail -n 20 "$IT_DIR/log/vg-wrongkey.log")"
+	it_log "memcheck: clean"
+fi
+
 # --- the private key is in no output and no log -------------------------------
 "$H" -v token override >/dev/null 2>>"$IT_DIR/log/said.log" ||
     it_fail "verbose token failed"
