@@ -16,7 +16,10 @@
 # sentences for: a mailbox outside the domain, user set to the service
 # account (the common mistake) or left out, a key file others can read, a
 # key Google does not know (signature refused), a service account without
-# delegation.  The private key appears in no output and no log.
+# delegation, and configuration mistakes (no key file, a key file with
+# another flow or beside a secret, Microsoft, no scope, not JSON).  Under
+# valgrind (plain builds) the path is clean.  The private key appears in
+# no output and no log.
 . "$(dirname "$0")/lib.sh"
 
 it_require_root
@@ -324,12 +327,26 @@ service_account_file = $d/sa.json
 CONF
 expect 78 "$mistake the service account's client ID" \
     "$H" -c "$IT_DIR/etc/empty.conf" token empty
+# configuration mistakes, refused before any request
+(umask 077 && echo "not a key file" >"$d/notjson.json")
+while IFS='|' read -r name keys needle; do
+	printf '[account %s]\nuser = %s\n%b\n' "$name" "$alice" "$keys" \
+	    >"$IT_DIR/etc/bad.conf"
+	expect 78 "$needle" "$H" -c "$IT_DIR/etc/bad.conf" token "$name"
+done <<CASES
+nofile|provider = google\nflow = service_account|flow = service_account needs service_account_file
+wrongflow|provider = google\nclient_id = x\nclient_secret_file = $d/sa.json\nflow = client_credentials\nservice_account_file = $d/sa.json|service_account_file is for flow = service_account
+secret|provider = google\nflow = service_account\nservice_account_file = $d/sa.json\nclient_secret_file = $d/sa.json|is a service account's only credential
+microsoft|provider = microsoft\ntenant = example.test\nflow = service_account\nservice_account_file = $d/sa.json|service accounts are Google's
+noscope|token_endpoint = $IDP_TOKEN_URL\nflow = service_account\nservice_account_file = $d/sa.json|a service account names its scope
+notjson|provider = google\nflow = service_account\nservice_account_file = $d/notjson.json|notjson.json is not JSON
+CASES
 expect 78 "loose.json is accessible by others (mode 0644); run: chmod 600" "$H" token loose
 expect 78 "Google does not know the key that signed the assertion" "$H" token wrongkey
 expect 78 "Invalid JWT Signature" "$H" token wrongkey
 expect 78 "Google refused domain-wide delegation" "$H" token nodeleg
 expect 78 "unauthorized_client" "$H" token nodeleg
-it_log "outsider, the service account as user, a loose key file, a wrong key, no delegation: refused with their sentences"
+it_log "configuration mistakes, outsider, the service account as user, a loose key file, a wrong key, no delegation: refused with their sentences"
 
 # --- memcheck: the key file, the signing, the grant, a refusal ----------------
 # (valgrind cannot run a sanitizer build's code: that build covers it)
