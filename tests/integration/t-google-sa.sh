@@ -7,9 +7,8 @@
 # Proves: the account of docs/google.md (snippet google-service-account)
 # gets one token per mailbox in user, each acting for its own mailbox (sub),
 # and real IMAP (and SMTP submission) logins through the plugin succeed
-# for both; one mailbox's
-# token does not log in the other; the key file's token_uri is the default
-# endpoint and token_endpoint overrides it, a plain-http token_uri to
+# for both; one mailbox's token does not log in the other; the key file's
+# token_uri is the default endpoint and token_endpoint overrides it, a plain-http token_uri to
 # another host is refused; login, refresh, doctor and logout treat the
 # account as app-only (logout forgets every mailbox's token), refresh
 # notifies once per account with the failing mailbox's sentence; and the
