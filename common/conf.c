@@ -43,6 +43,7 @@ static const char *const key_names[] = {
     "notify_command",
     "client_assertion_file",
     "client_secret_command",
+    "service_account_file",
 };
 /* One name per key, in enum order: a forgotten name fails the build. */
 _Static_assert(sizeof(key_names) / sizeof(key_names[0]) == OA2_K_COUNT,

@@ -158,6 +158,63 @@ static const struct oauth_hint app_oauth_hints[] = {
 	"permissions and that an admin granted consent"},
 };
 
+/*
+ * Google service accounts (the JWT bearer grant of domain-wide
+ * delegation), by error and a part of Google's error_description
+ * (developers.google.com/identity/protocols/oauth2/service-account,
+ * "Error codes"); "" matches any description.  Looked up first.
+ */
+struct sa_hint {
+	const char *error;
+	const char *desc;
+	const char *text;
+};
+
+static const struct sa_hint sa_hints[] = {
+    {"unauthorized_client", "",
+	"Google refused domain-wide delegation: it is missing for this "
+	"service account, or lacks the scope; in the Admin console "
+	"(Security > Access and data control > API controls > Domain-wide "
+	"delegation) add the service account's client ID (client_id in the "
+	"JSON key file) with scope https://mail.google.com/, and keep user "
+	"the Workspace mailbox, not the service account"},
+    {"invalid_grant", "Invalid JWT Signature",
+	"Google does not know the key that signed the assertion: the key was "
+	"deleted or disabled, or the file is another service account's; "
+	"create a new JSON key (IAM & Admin > Service accounts > Keys) and "
+	"put it into service_account_file"},
+    {"invalid_grant", "Invalid email or User ID",
+	"this mailbox is not a user of the Workspace domain whose admin "
+	"granted the delegation (or it is suspended); check user"},
+    {"invalid_grant", "short-lived token",
+	"Google found the assertion's times wrong; check that this host's "
+	"clock is right (NTP)"},
+    {"invalid_grant", "",
+	"Google refused the service account's assertion; check "
+	"service_account_file (a current key of the service account) and "
+	"user (a mailbox of the delegating domain)"},
+    {"invalid_scope", "",
+	"Google refused the scope; a Gmail relay needs scope "
+	"https://mail.google.com/ (provider = google sets it)"},
+    {"invalid_client", "",
+	"Google did not accept the service account; check that the service "
+	"account and its key still exist (IAM & Admin > Service accounts)"},
+};
+
+static const char *
+find_sa(const char *error, const char *desc, int *class)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(sa_hints) / sizeof(sa_hints[0]); i++)
+		if (strcmp(sa_hints[i].error, error) == 0 &&
+		    strstr(desc, sa_hints[i].desc) != NULL) {
+			*class = OA2_ERR_CLIENT;
+			return sa_hints[i].text;
+		}
+	return NULL;
+}
+
 /* What any other refusal that would mean "log in again" means for an
  * app-only account. */
 static const char app_refused[] =
@@ -240,7 +297,8 @@ int
 oa2_explain(const struct oa2_token_response *tr, const char *account, int grant,
     char *msg, size_t msgsz)
 {
-	const int app_only = grant == OA2_GRANT_APP;
+	const int app_only =
+	    grant == OA2_GRANT_APP || grant == OA2_GRANT_SERVICE_ACCOUNT;
 	const char *text = NULL;
 	char desc[256], said[400], wait[sizeof(tr->retry_after) + 40];
 	int class = OA2_ERR_CLIENT;
@@ -252,7 +310,9 @@ oa2_explain(const struct oa2_token_response *tr, const char *account, int grant,
 	else
 		snprintf(said, sizeof(said), "%s", tr->error);
 
-	if (app_only)
+	if (grant == OA2_GRANT_SERVICE_ACCOUNT)
+		text = find_sa(tr->error, tr->error_description, &class);
+	if (text == NULL && app_only)
 		text = find_aad(
 		    app_aad_hints, NHINTS(app_aad_hints), tr->aadsts, &class);
 	if (text == NULL)

@@ -14,6 +14,8 @@ enum oa2_grant {
 	OA2_GRANT_USER = 0, /* a user's code, device code or refresh token */
 	OA2_GRANT_APP = 1,  /* client credentials: the app's own */
 	OA2_GRANT_PASSWORD = 2, /* the resource owner password grant */
+	/* a Google service account's JWT bearer grant (RFC 7523 2.1) */
+	OA2_GRANT_SERVICE_ACCOUNT = 3,
 };
 
 /* Returns OA2_ERR_AUTH (log in again), OA2_ERR_CLIENT (fix the app

@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,21 +39,16 @@ no_passphrase(char *buf, int size, int rwflag, void *wanted)
 }
 
 int
-oa2_jwt_load_key(const char *path, void **key, char *err, size_t errsz)
+oa2_jwt_key_from_pem(const char *pem, size_t len, const char *path,
+    const char *key_name, void **key, char *err, size_t errsz)
 {
-	struct oa2_buf pem;
 	EVP_PKEY *k = NULL;
 	BIO *bio;
-	int r, encrypted = 0;
+	int encrypted = 0;
 
 	*key = NULL;
-	oa2_buf_init(&pem, OA2_SECRET_FILE_MAX);
-	if ((r = oa2_secretfile_read(path, &pem, err, errsz)) != 0)
-		goto out;
-	if ((bio = BIO_new_mem_buf(pem.data, (int)pem.len)) == NULL) {
-		r = OA2_ERR_NOMEM;
-		goto out;
-	}
+	if (len > INT_MAX || (bio = BIO_new_mem_buf(pem, (int)len)) == NULL)
+		return OA2_ERR_NOMEM;
 	k = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, &encrypted);
 	BIO_free(bio);
 	if (k == NULL && encrypted) {
@@ -60,21 +56,31 @@ oa2_jwt_load_key(const char *path, void **key, char *err, size_t errsz)
 		    "%s is encrypted, and nothing here could type its pass "
 		    "phrase; keep the key unencrypted, readable by this user "
 		    "only: openssl pkey -in %s -out KEY.pem, then chmod 600 "
-		    "KEY.pem and set client_key_file to it",
-		    path, path);
-		r = OA2_ERR_CONFIG;
-		goto out;
+		    "KEY.pem and set %s to it",
+		    path, path, key_name);
+		return OA2_ERR_CONFIG;
 	}
 	if (k == NULL || EVP_PKEY_get_base_id(k) != EVP_PKEY_RSA) {
 		snprintf(err, errsz,
 		    "%s is not an unencrypted PEM RSA private key", path);
 		EVP_PKEY_free(k);
-		r = OA2_ERR_CONFIG;
-		goto out;
+		return OA2_ERR_CONFIG;
 	}
 	*key = k;
-	r = 0;
-out:
+	return 0;
+}
+
+int
+oa2_jwt_load_key(const char *path, void **key, char *err, size_t errsz)
+{
+	struct oa2_buf pem;
+	int r;
+
+	*key = NULL;
+	oa2_buf_init(&pem, OA2_SECRET_FILE_MAX);
+	if ((r = oa2_secretfile_read(path, &pem, err, errsz)) == 0)
+		r = oa2_jwt_key_from_pem(pem.data, pem.len, path,
+		    "client_key_file", key, err, errsz);
 	oa2_buf_free(&pem);
 	return r;
 }
@@ -163,15 +169,40 @@ json_safe(const char *s)
 	return 1;
 }
 
+/* base64url(hdr).base64url(claims).base64url(RS256 signature) into out. */
+static int
+sign_compact(void *key, const struct oa2_buf *hdr, const struct oa2_buf *claims,
+    struct oa2_buf *out)
+{
+	unsigned char sig[1024];
+	size_t siglen = sizeof(sig);
+	EVP_MD_CTX *md = NULL;
+	int r;
+
+	if ((r = append_b64url(out, hdr->data, hdr->len)) != 0 ||
+	    (r = oa2_buf_appendc(out, '.')) != 0 ||
+	    (r = append_b64url(out, claims->data, claims->len)) != 0)
+		goto out;
+	if ((md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
+	    EVP_DigestSign(md, sig, &siglen, (const unsigned char *)out->data,
+		out->len) != 1) {
+		r = OA2_ERR_CONFIG;
+		goto out;
+	}
+	if ((r = oa2_buf_appendc(out, '.')) == 0)
+		r = append_b64url(out, sig, siglen);
+out:
+	EVP_MD_CTX_free(md);
+	return r;
+}
+
 int
 oa2_jwt_assertion(void *key, const unsigned char *thumbprint,
     const char *client_id, const char *audience, time_t now,
     struct oa2_buf *out)
 {
 	struct oa2_buf hdr, claims, jti, x5t;
-	unsigned char sig[1024];
-	size_t siglen = sizeof(sig);
-	EVP_MD_CTX *md = NULL;
 	int r;
 
 	oa2_buf_init(&hdr, 512);
@@ -210,26 +241,65 @@ oa2_jwt_assertion(void *key, const unsigned char *thumbprint,
 		if ((r = oa2_buf_appendz(&claims, line)) != 0)
 			goto out;
 	}
-	if ((r = append_b64url(out, hdr.data, hdr.len)) != 0 ||
-	    (r = oa2_buf_appendc(out, '.')) != 0 ||
-	    (r = append_b64url(out, claims.data, claims.len)) != 0)
-		goto out;
-	if ((md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
-	    EVP_DigestSign(md, sig, &siglen, (const unsigned char *)out->data,
-		out->len) != 1) {
-		r = OA2_ERR_CONFIG;
-		goto out;
-	}
-	if ((r = oa2_buf_appendc(out, '.')) != 0 ||
-	    (r = append_b64url(out, sig, siglen)) != 0)
-		goto out;
+	r = sign_compact(key, &hdr, &claims, out);
 out:
-	EVP_MD_CTX_free(md);
 	oa2_buf_free(&hdr);
 	oa2_buf_free(&claims);
 	oa2_buf_free(&jti);
 	oa2_buf_free(&x5t);
+	if (r != 0)
+		oa2_buf_reset(out);
+	return r;
+}
+
+/*
+ * RFC 7523 2.1, as Google's server-to-server flow wants it
+ * (developers.google.com/identity/protocols/oauth2/service-account):
+ * header {"alg":"RS256","typ":"JWT","kid":private_key_id}, claims iss (the
+ * service account's email), scope (space-separated), aud (the token
+ * endpoint), iat, exp at most an hour later, and sub, the mailbox acted
+ * for under domain-wide delegation.
+ */
+int
+oa2_jwt_grant_assertion(void *key, const char *kid, const char *iss,
+    const char *scope, const char *audience, const char *sub, time_t now,
+    struct oa2_buf *out)
+{
+	struct oa2_buf hdr, claims;
+	char line[3072];
+	int n, r;
+
+	oa2_buf_init(&hdr, 512);
+	oa2_buf_init(&claims, 4096);
+	oa2_buf_reset(out);
+	if ((kid != NULL && !json_safe(kid)) || !json_safe(iss) ||
+	    !json_safe(scope) || !json_safe(audience) || !json_safe(sub)) {
+		r = OA2_ERR_INVAL;
+		goto out;
+	}
+	n = snprintf(line, sizeof(line),
+	    "{\"alg\":\"RS256\",\"typ\":\"JWT\"%s%s%s}",
+	    kid != NULL ? ",\"kid\":\"" : "", kid != NULL ? kid : "",
+	    kid != NULL ? "\"" : "");
+	if (n < 0 || (size_t)n >= sizeof(line) ||
+	    (r = oa2_buf_appendz(&hdr, line)) != 0) {
+		r = OA2_ERR_TOOBIG;
+		goto out;
+	}
+	n = snprintf(line, sizeof(line),
+	    "{\"iss\":\"%s\",\"scope\":\"%s\",\"aud\":\"%s\",\"sub\":\"%s\","
+	    "\"iat\":%lld,\"exp\":%lld}",
+	    iss, scope, audience, sub, (long long)now,
+	    (long long)now + OA2_JWT_GRANT_LIFETIME);
+	if (n < 0 || (size_t)n >= sizeof(line) ||
+	    (r = oa2_buf_appendz(&claims, line)) != 0) {
+		r = OA2_ERR_TOOBIG;
+		goto out;
+	}
+	r = sign_compact(key, &hdr, &claims, out);
+out:
+	oa2_buf_free(&hdr);
+	oa2_buf_free(&claims);
 	if (r != 0)
 		oa2_buf_reset(out);
 	return r;

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -48,6 +49,8 @@ parse_flow(const char *s, enum flow *f)
 		*f = FLOW_CLIENT_CREDENTIALS;
 	else if (strcmp(s, "password") == 0)
 		*f = FLOW_PASSWORD;
+	else if (strcmp(s, "service_account") == 0)
+		*f = FLOW_SERVICE_ACCOUNT;
 	else
 		return OA2_ERR_CONFIG;
 	return 0;
@@ -91,6 +94,44 @@ set_url(
 	return 0;
 }
 
+int
+account_app_only(const struct account *acct)
+{
+	return acct->flow == FLOW_CLIENT_CREDENTIALS ||
+	    acct->flow == FLOW_SERVICE_ACCOUNT;
+}
+
+/* The common mistake with Google service accounts: Gmail's XOAUTH2 logs in
+ * the mailbox named in the token's sub (domain-wide delegation), never the
+ * service account itself, which has no mailbox. */
+void
+account_sa_mistake(const struct account *acct, const char *client_id)
+{
+	char id[300];
+
+	if (client_id != NULL && client_id[0] != '\0')
+		snprintf(id, sizeof(id), "client ID %s", client_id);
+	else
+		snprintf(id, sizeof(id),
+		    "the service account's client ID (client_id in the JSON "
+		    "key file)");
+	say("account %s: Gmail logs in the mailbox, not the service account: "
+	    "set user to the Workspace mailbox(es) the service account acts "
+	    "for, and grant domain-wide delegation for %s with scope "
+	    "https://mail.google.com/ in the Admin console",
+	    acct->name, id);
+}
+
+/* A service account's address, not a mailbox. */
+int
+account_is_service_account_email(const char *mb)
+{
+	static const char suffix[] = ".gserviceaccount.com";
+	size_t n = strlen(mb), k = sizeof(suffix) - 1;
+
+	return n > k && strcasecmp(mb + n - k, suffix) == 0;
+}
+
 static int
 is_generic_tenant(const char *t)
 {
@@ -119,7 +160,12 @@ account_resolve(const struct oa2_config *cfg, const struct oa2_account *a,
 	if (v[OA2_K_USER] == NULL ||
 	    oa2_user_nth(
 		v[OA2_K_USER], 0, out->user_buf, sizeof(out->user_buf)) != 0) {
-		say("account %s: set 'user' to the mailbox address", a->name);
+		if (v[OA2_K_FLOW] != NULL &&
+		    strcmp(v[OA2_K_FLOW], "service_account") == 0)
+			account_sa_mistake(out, NULL);
+		else
+			say("account %s: set 'user' to the mailbox address",
+			    a->name);
 		return OA2_ERR_CONFIG;
 	}
 	if (mailbox != NULL)
@@ -138,16 +184,46 @@ account_resolve(const struct oa2_config *cfg, const struct oa2_account *a,
 		say("account %s: set 'user' to the mailbox address", a->name);
 		return OA2_ERR_CONFIG;
 	}
-	if (out->client_id == NULL) {
+	if (parse_flow(v[OA2_K_FLOW], &out->flow) != 0) {
+		say("account %s: flow '%s' is not one of authorization_code, "
+		    "device_code, client_credentials, password, "
+		    "service_account",
+		    a->name, v[OA2_K_FLOW]);
+		return OA2_ERR_CONFIG;
+	}
+	/* A service account's client ID is in its JSON key file. */
+	if (out->client_id == NULL && out->flow != FLOW_SERVICE_ACCOUNT) {
 		say("account %s: set 'client_id' (the application ID of the "
 		    "app registration)",
 		    a->name);
 		return OA2_ERR_CONFIG;
 	}
-	if (parse_flow(v[OA2_K_FLOW], &out->flow) != 0) {
-		say("account %s: flow '%s' is not one of authorization_code, "
-		    "device_code, client_credentials, password",
-		    a->name, v[OA2_K_FLOW]);
+	if (out->flow == FLOW_SERVICE_ACCOUNT) {
+		if (v[OA2_K_SERVICE_ACCOUNT_FILE] == NULL) {
+			say("account %s: flow = service_account needs "
+			    "service_account_file, the service account's JSON "
+			    "key file (mode 0600)",
+			    a->name);
+			return OA2_ERR_CONFIG;
+		}
+		if (v[OA2_K_CLIENT_SECRET_FILE] != NULL ||
+		    v[OA2_K_CLIENT_KEY_FILE] != NULL ||
+		    v[OA2_K_CLIENT_ASSERTION_FILE] != NULL ||
+		    v[OA2_K_CLIENT_AUTH] != NULL ||
+		    v[OA2_K_CLIENT_CERTIFICATE_FILE] != NULL) {
+			say("account %s: the JSON key file (service_account_"
+			    "file) is a service account's only credential: "
+			    "remove client_secret_file, client_key_file, "
+			    "client_certificate_file, client_assertion_file "
+			    "and client_auth",
+			    a->name);
+			return OA2_ERR_CONFIG;
+		}
+	} else if (v[OA2_K_SERVICE_ACCOUNT_FILE] != NULL) {
+		say("account %s: service_account_file is for flow = "
+		    "service_account (a Google service account with "
+		    "domain-wide delegation); set that flow or remove it",
+		    a->name);
 		return OA2_ERR_CONFIG;
 	}
 	if (store_kind_parse(v[OA2_K_STORE], &out->store) != 0) {
@@ -155,9 +231,9 @@ account_resolve(const struct oa2_config *cfg, const struct oa2_account *a,
 		    a->name);
 		return OA2_ERR_CONFIG;
 	}
-	if (out->several_users && out->flow != FLOW_CLIENT_CREDENTIALS) {
-		say("account %s: only a client_credentials (app-only) account "
-		    "may list several mailboxes in 'user'",
+	if (out->several_users && !account_app_only(out)) {
+		say("account %s: only a client_credentials or service_account "
+		    "(app-only) account may list several mailboxes in 'user'",
 		    a->name);
 		return OA2_ERR_CONFIG;
 	}
@@ -175,6 +251,13 @@ account_resolve(const struct oa2_config *cfg, const struct oa2_account *a,
 		return OA2_ERR_CONFIG;
 	}
 
+	if (strcmp(provider, "microsoft") == 0 &&
+	    out->flow == FLOW_SERVICE_ACCOUNT) {
+		say("account %s: service accounts are Google's; Microsoft 365 "
+		    "app-only access is flow = client_credentials",
+		    a->name);
+		return OA2_ERR_CONFIG;
+	}
 	if (strcmp(provider, "microsoft") == 0) {
 		if (tenant == NULL)
 			tenant = "organizations";
@@ -211,8 +294,13 @@ account_resolve(const struct oa2_config *cfg, const struct oa2_account *a,
 		out->refresh_scope = 1;
 	} else if (strcmp(provider, "google") == 0) {
 		out->google = 1;
+		/* A service account's token endpoint is its key file's
+		 * token_uri (endpoints.c) unless the account sets one. */
 		toolong |= set_url(out->token_endpoint, v[OA2_K_TOKEN_ENDPOINT],
-		    "https://oauth2.googleapis.com/token", "");
+		    out->flow == FLOW_SERVICE_ACCOUNT
+			? NULL
+			: "https://oauth2.googleapis.com/token",
+		    "");
 		toolong |= set_url(out->authorization_endpoint,
 		    v[OA2_K_AUTHORIZATION_ENDPOINT],
 		    "https://accounts.google.com/o/oauth2/v2/auth", "");
@@ -239,7 +327,8 @@ account_resolve(const struct oa2_config *cfg, const struct oa2_account *a,
 			out->device_endpoint[0] == '\0' ||
 			out->revocation_endpoint[0] == '\0'))
 			out->need_discovery = 1;
-		else if (out->token_endpoint[0] == '\0') {
+		else if (out->token_endpoint[0] == '\0' &&
+		    out->flow != FLOW_SERVICE_ACCOUNT) {
 			say("account %s: set issuer (for discovery) or "
 			    "token_endpoint (provider generic)",
 			    a->name);
@@ -251,6 +340,12 @@ account_resolve(const struct oa2_config *cfg, const struct oa2_account *a,
 		    a->name, provider);
 		return OA2_ERR_CONFIG;
 	}
+	if (out->flow == FLOW_SERVICE_ACCOUNT && out->scope == NULL) {
+		say("account %s: a service account names its scope: set scope "
+		    "(or provider = google, for https://mail.google.com/)",
+		    a->name);
+		return OA2_ERR_CONFIG;
+	}
 	if (toolong) {
 		say("account %s: an endpoint URL is longer than %d bytes",
 		    a->name, URL_MAX - 1);
@@ -259,6 +354,8 @@ account_resolve(const struct oa2_config *cfg, const struct oa2_account *a,
 	/* The files themselves are read only when a request needs them
 	 * (account_credentials): a cache hit touches no secret. */
 	out->cfg = a;
+	if (out->flow == FLOW_SERVICE_ACCOUNT)
+		return 0;
 	/* A federated credential (RFC 7521/7523 client assertion from the
 	 * platform): the only client authentication of such an account. */
 	if (v[OA2_K_CLIENT_SECRET_FILE] != NULL &&

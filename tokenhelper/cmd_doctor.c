@@ -25,6 +25,7 @@
 #include "err.h"
 #include "helper.h"
 #include "jwt.h"
+#include "sakey.h"
 #include "probe.h"
 #include "replies.h"
 #include "secretfile.h"
@@ -35,8 +36,8 @@
 /* Microsoft ends refresh tokens unused for 90 days. */
 #define MS_RT_IDLE_DAYS 90
 
-static const char *const flow_names[] = {
-    "authorization_code", "device_code", "client_credentials", "password"};
+static const char *const flow_names[] = {"authorization_code", "device_code",
+    "client_credentials", "password", "service_account"};
 
 struct report {
 	int json;
@@ -190,6 +191,26 @@ check_credentials(struct report *rp, struct account *acct)
 	void *key = NULL;
 	int r;
 
+	if (acct->flow == FLOW_SERVICE_ACCOUNT) {
+		struct oa2_sa_key sa;
+		char err2[768];
+
+		/* Names the file and the account, never the key. */
+		r = oa2_sa_key_load(
+		    v[OA2_K_SERVICE_ACCOUNT_FILE], &sa, err2, sizeof(err2));
+		if (r != 0) {
+			step(rp, OA2_FAIL_V, exit_code_for(r), "secret", "%s",
+			    err2);
+			return r;
+		}
+		step(rp, OA2_OK_V, 0, "secret",
+		    "service_account_file %s: service account %s (client ID "
+		    "%s), an RSA key private to this user",
+		    v[OA2_K_SERVICE_ACCOUNT_FILE], sa.client_email,
+		    sa.client_id);
+		oa2_sa_key_free(&sa);
+		return 0;
+	}
 	if (acct->client_auth == CLIENT_AUTH_PRIVATE_KEY_JWT) {
 		r = oa2_jwt_load_key(
 		    v[OA2_K_CLIENT_KEY_FILE], &key, err, sizeof(err));
@@ -283,7 +304,7 @@ check_refresh_token(struct report *rp, const struct account *acct)
 	long long days;
 	int r;
 
-	if (acct->flow == FLOW_CLIENT_CREDENTIALS)
+	if (account_app_only(acct))
 		return 0;
 	oa2_store_entry_init(&e);
 	r = rt_load(acct->name, acct->store, &e, err, sizeof(err));
@@ -349,7 +370,7 @@ check_token(struct report *rp, struct account *acct, int smtp, int imap)
 	memset(&need, 0, sizeof(need));
 	need.mailbox = acct->user;
 	need.microsoft = acct->microsoft;
-	need.app_only = acct->flow == FLOW_CLIENT_CREDENTIALS;
+	need.app_only = account_app_only(acct);
 	need.smtp = smtp;
 	need.imap = imap;
 	need.now = now;
@@ -430,7 +451,7 @@ check_login(struct report *rp, const struct account *acct, int imap,
 	    imap, pr.reply, pr.have_challenge ? &pr.challenge : NULL);
 	step(rp, OA2_FAIL_V, d->exit, step_name, "%s refused: %s: %s%s",
 	    pr.mech, pr.reply, d->what,
-	    d->exit == EXIT_NOPERM && acct->flow == FLOW_CLIENT_CREDENTIALS
+	    d->exit == EXIT_NOPERM && account_app_only(acct)
 		? " (app-only: no login; the refused token is dropped and the "
 		  "next attempt gets a new one: if that is refused too, the "
 		  "server does not take this app's tokens for this mailbox)"

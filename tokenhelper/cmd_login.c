@@ -810,6 +810,39 @@ google_device_refused(const struct account *acct, int device_option)
 	return OA2_ERR_CONFIG;
 }
 
+/* No login: a token for each mailbox of user proves the key and the
+ * delegation (acct is resolved for the first). */
+static int
+login_service_account(const struct oa2_config *cfg, const struct oa2_account *a,
+    struct account *acct)
+{
+	char mb[OA2_MAILBOX_MAX + 1];
+	struct account one;
+	struct oa2_buf tok;
+	time_t expiry;
+	size_t n;
+	int r = 0, r1;
+
+	oa2_buf_init(&tok, OA2_TOKEN_MAX);
+	for (n = 0; oa2_user_nth(acct->user_list, n, mb, sizeof(mb)) == 0;
+	     n++) {
+		if ((r1 = account_resolve(cfg, a, mb, &one)) == 0 &&
+		    (r1 = token_obtain(
+			 &one, TOKEN_MIN_TTL, 1, &tok, &expiry)) == 0)
+			fprintf(stderr,
+			    "sasl-oauth2: account %s: service account %s "
+			    "acts for %s; token valid for %lld min (no login "
+			    "is needed for this flow)\n",
+			    one.name, one.sa_email, one.user,
+			    (long long)(expiry - time(NULL)) / 60);
+		account_free(&one);
+		if (r == 0)
+			r = r1;
+	}
+	oa2_buf_free(&tok);
+	return r;
+}
+
 int
 cmd_login(int argc, char **argv)
 {
@@ -873,8 +906,7 @@ cmd_login(int argc, char **argv)
 	oa2_buf_init(&tok, OA2_TOKEN_MAX);
 	if ((r = account_resolve(&cfg, a, NULL, &acct)) != 0)
 		goto out;
-	if (acct.flow != FLOW_CLIENT_CREDENTIALS &&
-	    acct.flow != FLOW_PASSWORD &&
+	if (!account_app_only(&acct) && acct.flow != FLOW_PASSWORD &&
 	    (device || acct.flow == FLOW_DEVICE_CODE) &&
 	    (r = google_device_refused(&acct, device)) != 0)
 		goto out;
@@ -888,6 +920,8 @@ cmd_login(int argc, char **argv)
 			    "work; token valid for %lld min (no login is "
 			    "needed for this flow)\n",
 			    acct.name, (long long)(expiry - time(NULL)) / 60);
+	} else if (acct.flow == FLOW_SERVICE_ACCOUNT) {
+		r = login_service_account(&cfg, a, &acct);
 	} else if (acct.flow == FLOW_PASSWORD) {
 		r = login_password(&acct);
 	} else if (device || acct.flow == FLOW_DEVICE_CODE) {

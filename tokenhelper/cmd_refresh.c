@@ -50,7 +50,7 @@ stale_refresh_token(const struct account *acct)
 	char err[512];
 	int stale = 0;
 
-	if (acct->flow == FLOW_CLIENT_CREDENTIALS)
+	if (account_app_only(acct))
 		return 0;
 	oa2_store_entry_init(&e);
 	if (rt_load(acct->name, acct->store, &e, err, sizeof(err)) == 0 &&
@@ -60,29 +60,77 @@ stale_refresh_token(const struct account *acct)
 	return stale;
 }
 
+/* mailbox: the one to refresh for (a service account's tokens are each
+ * one mailbox's), or NULL for the account's first.  A failure's sentence
+ * goes to why. */
 static int
-refresh_one(
-    const struct oa2_config *cfg, const struct oa2_account *a, long min_ttl)
+refresh_for(const struct oa2_config *cfg, const struct oa2_account *a,
+    const char *mailbox, long min_ttl, int *next, char *why, size_t whysz)
 {
 	struct account acct;
 	struct oa2_buf tok;
 	time_t expiry = 0;
 	int r, force;
 
+	*next = 0;
 	oa2_buf_init(&tok, OA2_TOKEN_MAX);
-	if ((r = account_resolve(cfg, a, NULL, &acct)) == 0) {
+	said_forget();
+	if ((r = account_resolve(cfg, a, mailbox, &acct)) == 0) {
 		force = stale_refresh_token(&acct);
 		said_forget();
 		r = token_obtain(&acct, min_ttl, force, &tok, &expiry);
-		if (r == 0)
+		if (r == 0 && acct.flow == FLOW_SERVICE_ACCOUNT)
+			printf("%s: token for %s valid for %lld min\n",
+			    acct.name, acct.user,
+			    (long long)(expiry - time(NULL)) / 60);
+		else if (r == 0)
 			printf("%s: token valid for %lld min%s\n", acct.name,
 			    (long long)(expiry - time(NULL)) / 60,
 			    force ? " (refresh token kept alive)" : "");
-		/* the timer's run is what tells a human in time */
-		notify_after_refresh(&acct, r);
+		*next = acct.flow == FLOW_SERVICE_ACCOUNT && acct.several_users;
 	}
+	snprintf(why, whysz, "%s", r != 0 ? said_last() : "");
 	fflush(stdout);
 	oa2_buf_free(&tok);
+	account_free(&acct);
+	return r;
+}
+
+static int
+refresh_one(
+    const struct oa2_config *cfg, const struct oa2_account *a, long min_ttl)
+{
+	char mb[OA2_MAILBOX_MAX + 1], why[SAID_MAX], why1[SAID_MAX];
+	struct account acct;
+	int r, r1, more, hush, quiet, resolved;
+	size_t n;
+
+	r = refresh_for(cfg, a, NULL, min_ttl, &more, why, sizeof(why));
+	/* A service account: every further mailbox has its own token. */
+	for (n = 1;
+	     more && oa2_user_nth(a->v[OA2_K_USER], n, mb, sizeof(mb)) == 0;
+	     n++)
+		if ((r1 = refresh_for(cfg, a, mb, min_ttl, &more, why1,
+			 sizeof(why1))) != 0 &&
+		    r == 0) {
+			r = r1;
+			memcpy(why, why1, sizeof(why));
+		}
+	/* The timer's run is what tells a human in time: once per account
+	 * (notify.c counts the account's failures), with the first failing
+	 * mailbox's sentence. */
+	quiet = opt.quiet;
+	opt.quiet = 1; /* a configuration error was said above */
+	resolved = account_resolve(cfg, a, NULL, &acct) == 0;
+	opt.quiet = quiet;
+	if (resolved) {
+		hush = opt.hush;
+		opt.hush = 1; /* keep the sentence, said already */
+		if (r != 0)
+			say("%s", why);
+		opt.hush = hush;
+		notify_after_refresh(&acct, r);
+	}
 	account_free(&acct);
 	return r;
 }

@@ -22,8 +22,8 @@
 #include "store.h"
 #include "wire.h"
 
-static const char *const flow_names[] = {
-    "authorization_code", "device_code", "client_credentials", "password"};
+static const char *const flow_names[] = {"authorization_code", "device_code",
+    "client_credentials", "password", "service_account"};
 
 /* Seconds left of a's cached access token for mailbox, -1 if none. */
 static long long
@@ -96,7 +96,8 @@ describe(const struct oa2_config *cfg, const struct oa2_account *a, int json,
 			idle = MICROSOFT_RT_IDLE - age;
 	}
 	oa2_store_entry_free(&e);
-	if (strcmp(flow, "client_credentials") == 0)
+	if (strcmp(flow, "client_credentials") == 0 ||
+	    strcmp(flow, "service_account") == 0)
 		snprintf(refresh, sizeof(refresh), "not needed");
 	else if (have_rt && idle >= 0)
 		snprintf(refresh, sizeof(refresh),

@@ -1,6 +1,7 @@
 /*
- * flow.c: requests to the token endpoint shared by every flow, and the
- * client credentials grant (RFC 6749 4.4).
+ * flow.c: requests to the token endpoint shared by every flow, the
+ * client credentials grant (RFC 6749 4.4) and a service account's JWT
+ * bearer grant (RFC 7523 2.1).
  *
  * TRUST: answers are untrusted; see tokenresp.c.
  * SECRETS: the form (secrets, codes, refresh tokens) is a wiping buffer;
@@ -75,6 +76,10 @@ client_auth(const struct account *acct, const char *audience,
 	int r;
 
 	h->ca_file = acct->ca_file;
+	/* The JWT bearer grant's assertion is the service account's
+	 * credential: no client authentication (RFC 7523 3.1: optional). */
+	if (acct->flow == FLOW_SERVICE_ACCOUNT)
+		return 0;
 	if (acct->client_auth == CLIENT_AUTH_ASSERTION_FILE)
 		return assertion_from_file(acct, form);
 	if (acct->client_auth == CLIENT_AUTH_PRIVATE_KEY_JWT) {
@@ -113,12 +118,19 @@ client_auth(const struct account *acct, const char *audience,
 static int
 explain(const struct account *acct, const struct oa2_token_response *tr)
 {
-	char msg[1024];
+	char msg[1024], label[512];
 	int r;
 
-	r = oa2_explain(tr, acct->name,
-	    acct->flow == FLOW_CLIENT_CREDENTIALS ? OA2_GRANT_APP
-						  : OA2_GRANT_USER,
+	/* A service account's refusal is one mailbox's (sub). */
+	if (acct->flow == FLOW_SERVICE_ACCOUNT)
+		snprintf(label, sizeof(label), "%s (mailbox %s)", acct->name,
+		    acct->user);
+	else
+		snprintf(label, sizeof(label), "%s", acct->name);
+	r = oa2_explain(tr, label,
+	    acct->flow == FLOW_CLIENT_CREDENTIALS    ? OA2_GRANT_APP
+		: acct->flow == FLOW_SERVICE_ACCOUNT ? OA2_GRANT_SERVICE_ACCOUNT
+						     : OA2_GRANT_USER,
 	    msg, sizeof(msg));
 	say("%s", msg);
 	return r;
@@ -143,7 +155,8 @@ token_post(const struct account *acct, struct oa2_buf *form,
 	oa2_buf_init(&body, OA2_HTTP_BODY_MAX);
 	verbose("account %s: POST %s (client auth %s)", acct->name,
 	    acct->token_endpoint,
-	    acct->client_auth == CLIENT_AUTH_ASSERTION_FILE
+	    acct->flow == FLOW_SERVICE_ACCOUNT ? "none: JWT bearer grant"
+		: acct->client_auth == CLIENT_AUTH_ASSERTION_FILE
 		? "client_assertion_file"
 		: acct->client_auth == CLIENT_AUTH_PRIVATE_KEY_JWT
 		? "private_key_jwt"
@@ -215,6 +228,38 @@ flow_client_credentials(
 	    (r = oa2_form_add(
 		 &form, "scope", acct->scope ? acct->scope : "")) == 0)
 		r = token_request(acct, &form, tr);
+	oa2_buf_free(&form);
+	return r;
+}
+
+/* RFC 7523 2.1: grant_type jwt-bearer, assertion the signed JWT.  The
+ * assertion names the mailbox (sub), so each mailbox gets its own token,
+ * and every one is a new signature: there is no refresh token. */
+int
+flow_service_account(const struct account *acct, struct oa2_token_response *tr)
+{
+	struct oa2_buf form, jwt;
+	int r;
+
+	oa2_buf_init(&form, 65536);
+	oa2_buf_init(&jwt, 16384);
+	r = oa2_jwt_grant_assertion(acct->client_key,
+	    acct->sa_key_id[0] != '\0' ? acct->sa_key_id : NULL, acct->sa_email,
+	    acct->scope, acct->token_endpoint, acct->user, time(NULL), &jwt);
+	if (r != 0) {
+		say("account %s: cannot sign the service account's assertion "
+		    "for %s: %s; check scope and user",
+		    acct->name, acct->user, oa2_strerror(r));
+		goto out;
+	}
+	verbose("account %s: JWT bearer assertion for %s as %s (%u bytes)",
+	    acct->name, acct->user, acct->sa_email, (unsigned)jwt.len);
+	if ((r = oa2_form_add(&form, "grant_type",
+		 "urn:ietf:params:oauth:grant-type:jwt-bearer")) == 0 &&
+	    (r = oa2_form_add(&form, "assertion", jwt.data)) == 0)
+		r = token_request(acct, &form, tr);
+out:
+	oa2_buf_free(&jwt);
 	oa2_buf_free(&form);
 	return r;
 }

@@ -27,7 +27,10 @@ enum flow {
 	FLOW_AUTHORIZATION_CODE,
 	FLOW_DEVICE_CODE,
 	FLOW_CLIENT_CREDENTIALS,
-	FLOW_PASSWORD
+	FLOW_PASSWORD,
+	/* a Google service account with domain-wide delegation: the RFC
+	 * 7523 JWT bearer grant, one token per mailbox (sub) */
+	FLOW_SERVICE_ACCOUNT
 };
 
 enum store_kind { STORE_FILE, STORE_KEYRING, STORE_SECRET };
@@ -66,10 +69,15 @@ struct account {
 	char device_endpoint[URL_MAX];
 	char revocation_endpoint[URL_MAX];
 	struct oa2_buf client_secret; /* empty for public clients */
-	void *client_key;	      /* private_key_jwt: EVP_PKEY * */
+	void *client_key; /* private_key_jwt, service account: EVP_PKEY * */
 	unsigned char thumbprint[32]; /* of client_certificate_file */
 	int have_thumbprint;
 	int credentials_loaded; /* secret or key read (account_endpoints) */
+	/* flow = service_account: the JSON key file's client_email,
+	 * client_id, private_key_id; the key is client_key */
+	char sa_email[256];
+	char sa_client_id[256];
+	char sa_key_id[256];
 	const struct oa2_account *cfg;
 	const struct oa2_config *config; /* all of them (key qualifiers) */
 	char scope_buf[512];
@@ -193,6 +201,18 @@ void account_lock_busy(const char *account);
 struct oa2_token_response;
 int flow_client_credentials(
     const struct account *acct, struct oa2_token_response *tr);
+/* The JWT bearer grant (RFC 7523 2.1) of a service account for acct->user,
+ * the mailbox it acts for (sub). */
+int flow_service_account(
+    const struct account *acct, struct oa2_token_response *tr);
+/* No login: the account's own credential gets every token (client
+ * credentials, service accounts). */
+int account_app_only(const struct account *acct);
+/* The sentence for a service account asked to act for itself, or for no
+ * mailbox (client_id may be NULL before the key file is read). */
+void account_sa_mistake(const struct account *acct, const char *client_id);
+/* mb is a service account's address (...gserviceaccount.com). */
+int account_is_service_account_email(const char *mb);
 
 /* Add the account's client authentication (RFC 6749 2.3: basic, post,
  * none; RFC 7523 private_key_jwt for audience) to form or h. */

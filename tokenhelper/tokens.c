@@ -44,8 +44,10 @@ cache_store(const struct account *acct, const struct oa2_token_response *tr,
 	r = oa2_keyring_put(acct->user, account_key_qualifier(acct, acct->user),
 	    tr->access_token.data, tr->access_token.len, *expiry, now);
 	/* An app-only token serves every mailbox the account lists, each
-	 * under the key of this account's token for it. */
+	 * under the key of this account's token for it; a service
+	 * account's names one mailbox (sub), and is cached for it only. */
 	for (n = 0; r == 0 && acct->several_users &&
+	     acct->flow == FLOW_CLIENT_CREDENTIALS &&
 	     oa2_user_nth(acct->user_list, n, mb, sizeof(mb)) == 0;
 	     n++)
 		if (strcasecmp(mb, acct->user) != 0)
@@ -106,6 +108,8 @@ obtain(struct account *acct, struct oa2_token_response *tr)
 		return r;
 	if (acct->flow == FLOW_CLIENT_CREDENTIALS)
 		return flow_client_credentials(acct, tr);
+	if (acct->flow == FLOW_SERVICE_ACCOUNT)
+		return flow_service_account(acct, tr);
 	oa2_store_entry_init(&e);
 	r = rt_load(acct->name, acct->store, &e, err, sizeof(err));
 	if (r == OA2_ERR_NOTFOUND) {
@@ -163,7 +167,7 @@ token_obtain(struct account *acct, long min_ttl, int force, struct oa2_buf *tok,
 	if ((r = token_wait_turn(acct, min_ttl, force, &lock, tok, expiry)) !=
 	    TOKEN_YOUR_TURN)
 		return r;
-	if (lock < 0 && acct->flow != FLOW_CLIENT_CREDENTIALS) {
+	if (lock < 0 && !account_app_only(acct)) {
 		/* Two unlocked refreshes of a rotating refresh token: the
 		 * loser's token is spent and the grant may be revoked. */
 		char dir[768];

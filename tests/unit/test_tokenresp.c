@@ -328,6 +328,55 @@ test_explain_password(void **state)
 	oa2_token_response_free(&tr);
 }
 
+/* Google service accounts: Google's words (error_description) decide. */
+static void
+test_explain_service_account(void **state)
+{
+	static const struct {
+		const char *body;
+		const char *needle;
+	} cases[] = {
+	    {"{\"error\":\"unauthorized_client\",\"error_description\":"
+	     "\"Client is unauthorized to retrieve access tokens using this "
+	     "method, or client not authorized for any of the scopes "
+	     "requested.\"}",
+		"domain-wide delegation: it is missing"},
+	    {"{\"error\":\"invalid_grant\",\"error_description\":"
+	     "\"Invalid JWT Signature.\"}",
+		"does not know the key"},
+	    {"{\"error\":\"invalid_grant\",\"error_description\":"
+	     "\"Invalid email or User ID\"}",
+		"not a user of the Workspace domain"},
+	    {"{\"error\":\"invalid_grant\",\"error_description\":"
+	     "\"Invalid JWT: Token must be a short-lived token (60 minutes) "
+	     "and in a reasonable timeframe. Check your iat and exp values in "
+	     "the JWT claim.\"}",
+		"clock"},
+	    {"{\"error\":\"invalid_grant\"}", "check service_account_file"},
+	    {"{\"error\":\"invalid_scope\"}", "https://mail.google.com/"},
+	};
+	struct oa2_token_response tr;
+	char msg[1024];
+	size_t i;
+
+	(void)state;
+	oa2_token_response_init(&tr);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(oa2_token_response_parse(cases[i].body,
+				     strlen(cases[i].body), 400, &tr),
+		    OA2_ERR_PROVIDER);
+		/* never "log in again": there is no login */
+		assert_int_equal(
+		    oa2_explain(&tr, "relay", OA2_GRANT_SERVICE_ACCOUNT, msg,
+			sizeof(msg)),
+		    OA2_ERR_CLIENT);
+		if (strstr(msg, cases[i].needle) == NULL ||
+		    strstr(msg, "sasl-oauth2 login") != NULL)
+			fail_msg("case %zu: '%s'", i, msg);
+	}
+	oa2_token_response_free(&tr);
+}
+
 int
 main(void)
 {
@@ -338,6 +387,7 @@ main(void)
 	    cmocka_unit_test(test_explain_app_only),
 	    cmocka_unit_test(test_explain_password),
 	    cmocka_unit_test(test_explain_retry_after),
+	    cmocka_unit_test(test_explain_service_account),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -33,11 +33,16 @@
 //     and only for themselves (see PROVIDER MODELS below): mua-ms
 //     (Microsoft Entra, v2.0 endpoint) and mua-google (Google).
 //   - GET /_test/stats, POST /_test/reset: counters (see below).
+//   - IDP_GOOGLE_SA (a JSON file a test writes): Google service accounts
+//     and their Workspace domain, for the JWT bearer grant of domain-wide
+//     delegation (PROVIDER MODELS: Google service accounts).
 
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import * as querystring from 'node:querystring';
-import { createPublicKey, createSign, generateKeyPairSync, randomUUID } from 'node:crypto';
+import {
+  createPublicKey, createSign, createVerify, generateKeyPairSync, randomUUID,
+} from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
 import Provider, { errors } from 'oidc-provider';
@@ -234,6 +239,27 @@ if (process.env.IDP_JWT_PUBKEY) {
     scope: CC_SCOPE,
   });
   APP_MAILBOX['relay-jwt'] = C.IDP_RELAY_MAILBOX;
+}
+
+// Google service accounts (PROVIDER MODELS), from IDP_GOOGLE_SA:
+//   {"domain_users": [MAILBOX...],
+//    "accounts": [{"client_email", "client_id", "private_key_id",
+//                  "public_key": PEM, "delegated_scopes": [SCOPE...]}]}
+// domain_users are the Workspace domain's users; delegated_scopes what the
+// Admin console granted the account's client ID (none: no delegation).
+// Each account is a client (its client ID, no client authentication) so
+// that the tokens it gets are the library's own, introspectable ones.
+const GOOGLE_SA = process.env.IDP_GOOGLE_SA
+  ? JSON.parse(readFileSync(process.env.IDP_GOOGLE_SA, 'utf8')) : { domain_users: [], accounts: [] };
+for (const sa of GOOGLE_SA.accounts) {
+  sa.key = createPublicKey(sa.public_key);
+  CLIENTS.push({
+    client_id: sa.client_id,
+    token_endpoint_auth_method: 'none',
+    grant_types: [],
+    response_types: [],
+    redirect_uris: [],
+  });
 }
 
 // mua-ropc: a public client for the legacy password grant (see below).
@@ -520,6 +546,111 @@ provider.on('server_error', (_ctx, err) => {
 //   issues a token for Microsoft Graph (aud https://graph.microsoft.com,
 //   the app's Graph permissions in roles, here Mail.Send), which Exchange
 //   refuses.
+// Google service accounts with domain-wide delegation (IDP_GOOGLE_SA), as
+//   developers.google.com/identity/protocols/oauth2/service-account
+//   documents the server-to-server flow: POST to the token endpoint with
+//   grant_type urn:ietf:params:oauth:grant-type:jwt-bearer and assertion, a
+//   JWT (RFC 7523 2.1) signed RS256 with the service account's key, claims
+//   iss (client_email), scope (space-separated), aud (the token endpoint),
+//   iat, exp (at most an hour after iat) and sub (the user impersonated);
+//   no client authentication.  The answer: access_token, expires_in,
+//   token_type, no refresh token.  Refusals in Google's words:
+//   - a signature the account's registered key does not verify:
+//     invalid_grant "Invalid JWT Signature."
+//   - the times: invalid_grant "Invalid JWT: Token must be a short-lived
+//     token (60 minutes) and in a reasonable timeframe. Check your iat and
+//     exp values in the JWT claim."
+//   - no scope: invalid_scope "Invalid OAuth scope or ID token audience
+//     provided."
+//   - no delegation for the client ID, or not for the scope:
+//     unauthorized_client "Client is unauthorized to retrieve access tokens
+//     using this method, or client not authorized for any of the scopes
+//     requested."
+//   - a sub that is no user of the domain: invalid_grant "Invalid email or
+//     User ID"
+//   The wording of the other refusals (an unknown iss, a wrong aud, a
+//   malformed JWT) is this model's.  Without sub the token is the service
+//   account's own (no mailbox: Gmail refuses it).  The access token is the
+//   library's opaque one for the account sub, so introspection (Dovecot)
+//   names that mailbox and no other.
+const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+
+function googleRefuse(ctx, error, description) {
+  ctx.status = 400;
+  ctx.set('cache-control', 'no-store');
+  ctx.body = { error, error_description: description };
+}
+
+function b64part(p) {
+  return JSON.parse(Buffer.from(p, 'base64url').toString('utf8'));
+}
+
+async function googleJwtBearer(ctx, form) {
+  const parts = String(form.assertion || '').split('.');
+  let header;
+  let claims;
+  try {
+    if (parts.length !== 3) throw new Error('parts');
+    header = b64part(parts[0]);
+    claims = b64part(parts[1]);
+  } catch {
+    googleRefuse(ctx, 'invalid_grant', 'Invalid JWT: not a signed JWT.');
+    return;
+  }
+  const sa = GOOGLE_SA.accounts.find((a) => a.client_email === claims.iss);
+  if (!sa) {
+    googleRefuse(ctx, 'invalid_grant', 'Invalid grant: account not found');
+    return;
+  }
+  const ok = header.alg === 'RS256'
+    && createVerify('RSA-SHA256').update(`${parts[0]}.${parts[1]}`)
+      .verify(sa.key, Buffer.from(parts[2], 'base64url'));
+  if (!ok) {
+    googleRefuse(ctx, 'invalid_grant', 'Invalid JWT Signature.');
+    return;
+  }
+  if (claims.aud !== `${ISSUER}/token`) {
+    googleRefuse(ctx, 'invalid_grant', `Invalid JWT: Failed audience check. The right audience is ${ISSUER}/token`);
+    return;
+  }
+  const now = Math.floor(Date.now() / 1000);
+  if (!Number.isInteger(claims.iat) || !Number.isInteger(claims.exp)
+      || claims.exp <= now || claims.iat > now + 60 || claims.exp - claims.iat > 3600) {
+    googleRefuse(ctx, 'invalid_grant', 'Invalid JWT: Token must be a short-lived token (60 minutes) '
+      + 'and in a reasonable timeframe. Check your iat and exp values in the JWT claim.');
+    return;
+  }
+  const scopes = words(claims.scope);
+  if (scopes.length === 0) {
+    googleRefuse(ctx, 'invalid_scope', 'Invalid OAuth scope or ID token audience provided.');
+    return;
+  }
+  let accountId = sa.client_email;
+  if (claims.sub !== undefined) {
+    if (!scopes.every((sc) => sa.delegated_scopes.includes(sc))) {
+      googleRefuse(ctx, 'unauthorized_client', 'Client is unauthorized to retrieve access tokens '
+        + 'using this method, or client not authorized for any of the scopes requested.');
+      return;
+    }
+    if (!GOOGLE_SA.domain_users.includes(claims.sub)) {
+      googleRefuse(ctx, 'invalid_grant', 'Invalid email or User ID');
+      return;
+    }
+    accountId = claims.sub;
+  }
+  const client = await provider.Client.find(sa.client_id);
+  const grant = new provider.Grant({ accountId, clientId: sa.client_id });
+  grant.addOIDCScope(scopes.join(' '));
+  const grantId = await grant.save();
+  const at = new provider.AccessToken({
+    accountId, client, grantId, scope: scopes.join(' '), gty: JWT_BEARER,
+  });
+  const token = await at.save();
+  ctx.status = 200;
+  ctx.set('cache-control', 'no-store');
+  ctx.body = { access_token: token, expires_in: at.expiration, token_type: 'Bearer' };
+}
+
 const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access']);
 const MS_JWT_MODEL = new Set([C.IDP_MS_JWT_APP_ID, C.IDP_MS_JWT_RBAC_ID, C.IDP_MS_JWT_PUBLIC_ID]);
 const { privateKey: MS_JWT_KEY } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -649,6 +780,9 @@ provider.use(async (ctx, next) => {
         error: 'invalid_request',
         error_description: "AADSTS900144: The request body must contain the following parameter: 'scope'.",
       };
+    } else if (ctx.path === '/token' && form?.grant_type === JWT_BEARER
+        && GOOGLE_SA.accounts.length > 0) {
+      await googleJwtBearer(ctx, form);
     } else {
       await next();
     }
