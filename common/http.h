@@ -15,7 +15,14 @@
 #define OA2_RETRY_AFTER_MAX 48
 
 struct oa2_http {
-	const char *ca_file;	 /* NULL: the system bundle */
+	const char *ca_file; /* NULL: the system bundle */
+	/* The account's proxy key (oa2_proxy_check passed it), or NULL:
+	 * libcurl's https_proxy, all_proxy and no_proxy of the environment,
+	 * loopback exempt unless no_proxy says otherwise. */
+	const char *proxy;
+	/* With proxy: the hosts that bypass it (CURLOPT_NOPROXY syntax);
+	 * NULL: none, the administrator asked for this proxy. */
+	const char *no_proxy;
 	long connect_timeout_ms; /* 0: default 10 s */
 	long timeout_ms;	 /* 0: default 30 s */
 	/* client_secret_basic: form-urlencoded into the Authorization

@@ -46,3 +46,12 @@ oa2_now_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+int
+oa2_proxy_has_userinfo(const char *url)
+{
+	const char *s = strstr(url, "://");
+
+	s = s != NULL ? s + 3 : url;
+	return memchr(s, '@', strcspn(s, "/?#")) != NULL;
+}

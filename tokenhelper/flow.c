@@ -75,6 +75,8 @@ client_auth(const struct account *acct, const char *audience,
 	int r;
 
 	h->ca_file = acct->ca_file;
+	h->proxy = acct->proxy;
+	h->no_proxy = acct->no_proxy;
 	if (acct->client_auth == CLIENT_AUTH_ASSERTION_FILE)
 		return assertion_from_file(acct, form);
 	if (acct->client_auth == CLIENT_AUTH_PRIVATE_KEY_JWT) {
@@ -156,6 +158,11 @@ token_post(const struct account *acct, struct oa2_buf *form,
 	    (r == OA2_ERR_NETWORK || r == OA2_ERR_TIMEOUT)) {
 		snprintf(neterr, neterrsz, "%s", err);
 		verbose("account %s: %s", acct->name, err);
+		goto out;
+	}
+	if (r == OA2_ERR_CONFIG) {
+		/* a proxy's refusal or a proxy setting: err says what to do */
+		say("account %s: %s", acct->name, err);
 		goto out;
 	}
 	if (r != 0) {
