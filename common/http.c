@@ -271,6 +271,22 @@ out:
 	return r;
 }
 
+int
+oa2_http_proxy_for(
+    const struct oa2_http *h, const char *url, char *out, size_t outsz)
+{
+	struct via via;
+	char err[512];
+	int env_noproxy, r;
+
+	out[0] = '\0';
+	if ((r = proxy_for(h, url, &via, &env_noproxy, err, sizeof(err))) != 0)
+		return r;
+	if (via.proxy != NULL)
+		snprintf(out, outsz, "%s (%s)", via.proxy, via.from);
+	return 0;
+}
+
 /* A failed request through a proxy, in words; 0 when the failure was
  * not the proxy's. */
 static int

@@ -201,6 +201,28 @@ expect_ok via-good good "$IDP_PORT" 1 "all_proxy=$P_STRICT" no_proxy=
 expect_ok via-good-exempt good "$IDP_PORT" 0
 it_log "no_proxy key: 127.0.0.1 bypasses the account's proxy"
 
+# doctor names the proxy in its endpoints line, and a refusing one fails
+# the token step with the proxy's sentence.
+for m in $MAILBOXES; do oa2_key_clear root "$m"; done
+"$H" doctor via-good >"$IT_DIR/doctor.out" 2>>"$IT_DIR/log/doctor.err" ||
+    it_fail "doctor via-good failed: $(cat "$IT_DIR/doctor.out")"
+grep -qxF "ok   endpoints: token endpoint $IDP_TOKEN_URL through the proxy $P_GOOD (the account's proxy key)" \
+    "$IT_DIR/doctor.out" || it_fail "doctor does not name the proxy: $(cat "$IT_DIR/doctor.out")"
+env all_proxy="$P_GOOD" no_proxy=example.test "$H" doctor direct \
+    >"$IT_DIR/doctor.out" 2>>"$IT_DIR/log/doctor.err" ||
+    it_fail "doctor direct failed: $(cat "$IT_DIR/doctor.out")"
+grep -qxF "ok   endpoints: token endpoint $IDP_TOKEN_URL through the proxy $P_GOOD (all_proxy)" \
+    "$IT_DIR/doctor.out" || it_fail "doctor does not name all_proxy: $(cat "$IT_DIR/doctor.out")"
+"$H" doctor direct >"$IT_DIR/doctor.out" 2>>"$IT_DIR/log/doctor.err" ||
+    it_fail "doctor direct failed: $(cat "$IT_DIR/doctor.out")"
+grep -qxF "ok   endpoints: token endpoint $IDP_TOKEN_URL" "$IT_DIR/doctor.out" ||
+    it_fail "doctor names a proxy where none is used: $(cat "$IT_DIR/doctor.out")"
+rc=0
+"$H" doctor via-strict >"$IT_DIR/doctor.out" 2>>"$IT_DIR/log/doctor.err" || rc=$?
+[ "$rc" = 78 ] && grep -q "refused to connect to .*HTTP 403 to CONNECT" "$IT_DIR/doctor.out" ||
+    it_fail "doctor via-strict: exit $rc: $(cat "$IT_DIR/doctor.out")"
+it_log "doctor: the proxy named in the endpoints line; a refusing one fails with its sentence"
+
 # --- the environment -----------------------------------------------------
 # Loopback is exempt by default, as before proxies were supported.
 expect_ok direct good "$IDP_PORT" 0 "all_proxy=$P_GOOD"
