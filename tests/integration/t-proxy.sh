@@ -112,7 +112,11 @@ idp_account()
 	    "client_secret=$IDP_RELAY_BASIC_SECRET" \
 	    "scope=$IDP_CC_SCOPE" "flow=client_credentials" "$@"
 }
-idp_account via-good "proxy=$P_GOOD"
+# docs/postfix.md's line, pointed at the test's proxy.
+idp_account via-good
+doc_snippet postfix.md postfix-proxy http://proxy.contoso.com:3128 "$P_GOOD" \
+    >>"$OA2_CONFIG"
+grep -qxF "proxy = $P_GOOD" "$OA2_CONFIG" || it_fail "postfix.md's proxy line changed"
 idp_account via-good-exempt "proxy=$P_GOOD" "no_proxy=example.test, 127.0.0.1"
 idp_account via-strict "proxy=$P_STRICT"
 idp_account via-login "proxy=$P_LOGIN"
