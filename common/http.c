@@ -214,8 +214,9 @@ proxy_for(const struct oa2_http *h, const char *url, struct via *via,
     int *env_noproxy, char *err, size_t errsz)
 {
 	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL;
+	char *scheme = NULL, *host = NULL, *bare;
 	const char *name = NULL, *np, *dropped;
+	size_t n;
 	int r = 0;
 
 	via->proxy = NULL;
@@ -227,8 +228,15 @@ proxy_for(const struct oa2_http *h, const char *url, struct via *via,
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
 		goto out; /* oa2_url_allowed said so already */
+	/* no_proxy names an IPv6 address without its brackets */
+	n = strlen(host);
+	bare = host;
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+		host[n - 1] = '\0';
+		bare = host + 1;
+	}
 	if (h->proxy != NULL) {
-		if (h->no_proxy == NULL || !noproxy_match(h->no_proxy, host)) {
+		if (h->no_proxy == NULL || !noproxy_match(h->no_proxy, bare)) {
 			via->proxy = h->proxy;
 			via->from = "the account's proxy key";
 		}
@@ -262,7 +270,7 @@ proxy_for(const struct oa2_http *h, const char *url, struct via *via,
 	if (np == NULL)
 		np = getenv("NO_PROXY");
 	*env_noproxy = np != NULL;
-	if (noproxy_match(np != NULL ? np : loopback_exempt, host))
+	if (noproxy_match(np != NULL ? np : loopback_exempt, bare))
 		via->proxy = NULL;
 out:
 	curl_free(scheme);
@@ -565,14 +573,14 @@ request(const struct oa2_http *h, const char *url, const struct oa2_buf *form,
 		    via.proxy != NULL ? via.proxy : "",
 		    cerr[0] ? cerr : curl_easy_strerror(cc));
 		r = OA2_ERR_TIMEOUT;
-	} else if (cc != CURLE_OK &&
-	    (r = proxy_error(c, cc, &via, url,
-		 cerr[0] ? cerr : curl_easy_strerror(cc), err, errsz)) != 0) {
-		;
 	} else if (cc != CURLE_OK) {
-		snprintf(err, errsz, "cannot reach %s: %s", url,
-		    cerr[0] ? cerr : curl_easy_strerror(cc));
-		r = OA2_ERR_NETWORK;
+		r = proxy_error(c, cc, &via, url,
+		    cerr[0] ? cerr : curl_easy_strerror(cc), err, errsz);
+		if (r == 0) {
+			snprintf(err, errsz, "cannot reach %s: %s", url,
+			    cerr[0] ? cerr : curl_easy_strerror(cc));
+			r = OA2_ERR_NETWORK;
+		}
 	} else {
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
 		get_retry_after(h, c);
