@@ -50,8 +50,8 @@ oa2_now_ms(void)
 int
 oa2_proxy_has_userinfo(const char *url)
 {
-	const char *s = strstr(url, "://");
-
-	s = s != NULL ? s + 3 : url;
-	return memchr(s, '@', strcspn(s, "/?#")) != NULL;
+	/* Any '@': a password may hold '/', '?' or '#' unescaped, which
+	 * would end the authority of a well-formed URL early, and a proxy
+	 * URL has no use for '@' elsewhere. */
+	return strchr(url, '@') != NULL;
 }

@@ -15,8 +15,9 @@ int oa2_mkdirs(const char *path);
 long long oa2_now_ms(void);
 
 /* 1 if a proxy URL ("http://host:port", or "host:port" as the environment
- * may have it) names a user, with or without a password, before its host:
- * the plugin does not pass such a variable on, the helper refuses it. */
+ * may have it) may name a user or a password (it has an '@' anywhere):
+ * the plugin does not pass such a variable on, the helper refuses it and
+ * never quotes it. */
 int oa2_proxy_has_userinfo(const char *url);
 
 #endif

@@ -6,8 +6,9 @@
  * but its own child, every descriptor close-on-exec, the child's signal
  * dispositions and mask reset, its stdin /dev/null, no shell, and only a
  * short allow-list of environment variables (none of which carries a
- * secret: a proxy variable naming a user or password stays behind).  The whole
- * exchange has a deadline after which the child is killed and reaped.
+ * secret: a proxy variable naming a user or password stays behind).  The
+ * whole exchange has a deadline after which the child is killed and
+ * reaped.
  *
  * TRUST: the helper's output is capped and validated by the caller.
  * SECRETS: the token arrives on the stdout pipe into a wiping buffer; the

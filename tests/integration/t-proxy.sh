@@ -248,7 +248,8 @@ expect_fail via-dead 75 "through the proxy $P_DEAD (the account's proxy key)" \
 it_log "a refused CONNECT (403), a login asked for (407), a dead proxy: each its sentence"
 
 # --- proxy passwords -----------------------------------------------------
-pw="proxy-password-$$-$RANDOM"
+# "/" and "#" in it: a password need not be URL-escaped to be one
+pw="proxy/pass#word-$$-$RANDOM"
 expect_fail direct 78 "all_proxy holds a proxy user name or password" \
     "set the account's proxy key" -- \
     "all_proxy=http://proxyuser:$pw@127.0.0.1:${P_LOGIN##*:}" no_proxy=

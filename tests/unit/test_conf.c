@@ -305,6 +305,7 @@ test_proxy_check(void **state)
 	    {"http://proxy.example.com:3128/path", 0, "has a path"},
 	    {"http://alice:s3cret@proxy.example.com:3128", 0, "user name or"},
 	    {"http://alice@proxy.example.com:3128", 0, "user name or"},
+	    {"http://alice:s3cret/x@proxy.example.com:3128", 0, "user name or"},
 	};
 	char err[512];
 	size_t i;
@@ -326,7 +327,9 @@ test_proxy_check(void **state)
 	}
 	assert_true(oa2_proxy_has_userinfo("alice:pw@proxy:3128"));
 	assert_true(oa2_proxy_has_userinfo("http://alice:pw@proxy:3128/"));
-	assert_false(oa2_proxy_has_userinfo("http://proxy:3128/a@b"));
+	/* a password with '/' in it, unescaped: still never quoted */
+	assert_true(oa2_proxy_has_userinfo("http://alice:pa/ss@proxy:3128"));
+	assert_true(oa2_proxy_has_userinfo("http://proxy:3128/a@b"));
 	assert_false(oa2_proxy_has_userinfo("proxy.example.com:3128"));
 }
 
