@@ -9,8 +9,9 @@
 # is set to something that does not exempt loopback (the default exempts
 # it), and a real plugin run inside libsasl2 (sasl-sample-client) hands
 # https_proxy and no_proxy to the helper; a proxy that refuses the CONNECT
-# (tinyproxy's default ConnectPort 443 and 563 only), one that asks for a
-# login (407) and a dead proxy port each get their sentence and exit code,
+# (ConnectPort 443 and 563 only, the restriction Debian's file suggests,
+# commented out), one that asks for a login (407) and a dead proxy port
+# each get their sentence and exit code,
 # quickly; a proxy password in the key or in the environment is refused
 # and never printed, and the plugin does not pass such a variable on; the
 # proxy never sees a secret or a token (it sees only CONNECT).
@@ -44,11 +45,13 @@ it_node_server faultserver-tls faultserver.mjs "$IT_DIR/tls/cert.pem" \
 FS_TLS=$IT_SERVER_URL
 FS_PORT=${FS_TLS##*:}
 
-# proxy_start NAME [LINE...]: a tinyproxy with Debian's
-# /etc/tinyproxy/tinyproxy.conf settings (comments left out) except Port,
-# Listen, LogFile, PidFile (none: foreground) and User/Group (the
-# tinyproxy user comes with Debian's service package, not the program's),
-# then LINE...; its port in PROXY_PORT, its log in IT_DIR/log/NAME.log.
+# proxy_start NAME [LINE...]: a tinyproxy with the settings of Debian's
+# /etc/tinyproxy/tinyproxy.conf (package tinyproxy 1.11.1, comments left
+# out) except Port, LogFile, PidFile (none: foreground), User/Group (the
+# tinyproxy user comes with Debian's service package, not the program's)
+# and Listen (loopback only; unset there: every address), then LINE...;
+# its port in PROXY_PORT, its log in IT_DIR/log/NAME.log.  No ConnectPort
+# line, as there: CONNECT to any port (tinyproxy.conf(5)).
 proxy_start()
 {
 	local name=$1 log=$IT_DIR/log/$1.log conf=$IT_DIR/$1.conf line pid
@@ -71,8 +74,6 @@ MaxClients 100
 Allow 127.0.0.1
 Allow ::1
 ViaProxyName "tinyproxy"
-ConnectPort 443
-ConnectPort 563
 EOF
 		for line in "$@"; do
 			printf '%s\n' "$line"
@@ -85,14 +86,15 @@ EOF
 	it_log "$name: tinyproxy on 127.0.0.1:$PROXY_PORT (pid $pid)"
 }
 
-# The admin's proxy lets the test IdP's and the TLS server's ports through.
-proxy_start good "ConnectPort $IDP_PORT" "ConnectPort $FS_PORT"
+# Debian's settings: CONNECT to any port, the test IdP's among them.
+proxy_start good
 P_GOOD=http://127.0.0.1:$PROXY_PORT
-# Upstream defaults: CONNECT to 443 and 563 only, so the IdP's is refused.
-proxy_start strict
+# The two ConnectPort lines Debian's file has commented out (https and
+# snews only): the IdP's port is refused (403).
+proxy_start strict "ConnectPort 443" "ConnectPort 563"
 P_STRICT=http://127.0.0.1:$PROXY_PORT
 # A proxy that wants a login (tinyproxy's BasicAuth: 407 without one).
-proxy_start login "ConnectPort $IDP_PORT" "BasicAuth proxyuser proxypass-$$"
+proxy_start login "BasicAuth proxyuser proxypass-$$"
 P_LOGIN=http://127.0.0.1:$PROXY_PORT
 P_DEAD=http://127.0.0.1:$(it_free_port)
 
