@@ -20,6 +20,7 @@
 
 #include "conf.h"
 #include "err.h"
+#include "sysutil.h"
 #include "wire.h"
 
 static const char *const key_names[] = {
@@ -44,6 +45,8 @@ static const char *const key_names[] = {
     "client_assertion_file",
     "client_secret_command",
     "service_account_file",
+    "proxy",
+    "no_proxy",
 };
 /* One name per key, in enum order: a forgotten name fails the build. */
 _Static_assert(sizeof(key_names) / sizeof(key_names[0]) == OA2_K_COUNT,
@@ -411,4 +414,64 @@ oa2_config_find_user(const struct oa2_config *cfg, const char *mailbox)
 				return &cfg->accounts[i];
 	}
 	return NULL;
+}
+
+int
+oa2_proxy_check(const char *proxy, char *err, size_t errsz)
+{
+	static const char *const schemes[] = {
+	    "http://", "https://", "socks5h://", NULL};
+	const char *const *sc;
+	const char *h = NULL, *port, *end;
+	size_t n;
+
+	if (oa2_proxy_has_userinfo(proxy)) {
+		/* Not quoted: it holds the password. */
+		snprintf(err, errsz,
+		    "the proxy key holds a user name or password, which "
+		    "sasl-oauth2 does not send to proxies (the configuration "
+		    "is not a secret file, and an http proxy would get the "
+		    "password in the clear); remove it and have the proxy "
+		    "let this host through without a login");
+		return OA2_ERR_CONFIG;
+	}
+	for (sc = schemes; *sc != NULL && h == NULL; sc++)
+		if (strncasecmp(proxy, *sc, strlen(*sc)) == 0)
+			h = proxy + strlen(*sc);
+	if (h == NULL) {
+		snprintf(err, errsz,
+		    "proxy '%s' must start with http://, https:// or "
+		    "socks5h:// (like http://proxy.example.com:3128)",
+		    proxy);
+		return OA2_ERR_CONFIG;
+	}
+	n = strcspn(h, "/?#");
+	end = h + n;
+	if (*end != '\0' && strcmp(end, "/") != 0) {
+		snprintf(err, errsz,
+		    "proxy '%s' has a path; write only scheme, host and port "
+		    "(like http://proxy.example.com:3128)",
+		    proxy);
+		return OA2_ERR_CONFIG;
+	}
+	/* host:port or [v6]:port; libcurl's default port (1080) is nobody's
+	 * HTTP proxy, so the port is asked for. */
+	if (*h == '[') {
+		const char *rb = memchr(h, ']', n);
+		port =
+		    rb != NULL && rb + 1 < end && rb[1] == ':' ? rb + 1 : NULL;
+	} else {
+		port = memchr(h, ':', n);
+	}
+	if (port == NULL || port == h || port + 1 == end ||
+	    strspn(port + 1, "0123456789") != (size_t)(end - port - 1) ||
+	    end - port - 1 > 5 || strtol(port + 1, NULL, 10) < 1 ||
+	    strtol(port + 1, NULL, 10) > 65535) {
+		snprintf(err, errsz,
+		    "proxy '%s' needs a host and a port, like "
+		    "http://proxy.example.com:3128",
+		    proxy);
+		return OA2_ERR_CONFIG;
+	}
+	return 0;
 }

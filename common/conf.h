@@ -40,6 +40,8 @@ enum oa2_key {
 	OA2_K_CLIENT_ASSERTION_FILE,
 	OA2_K_CLIENT_SECRET_COMMAND,
 	OA2_K_SERVICE_ACCOUNT_FILE,
+	OA2_K_PROXY,
+	OA2_K_NO_PROXY,
 	OA2_K_COUNT
 };
 
@@ -70,6 +72,13 @@ int oa2_config_read_fd(int fd, const char *path, char **text, size_t *len,
 /* 1 if name may follow "[account " (letters, digits, - _ . @; 1 to 64). */
 int oa2_config_name_ok(const char *name);
 void oa2_config_free(struct oa2_config *cfg);
+
+/* 0 if proxy is fit for the proxy key: http://, https:// or socks5h://,
+ * a host, a port, no path, and no user name or password (those would sit
+ * in a file that is not a secret file, and an http proxy would get the
+ * password in the clear); else OA2_ERR_CONFIG with a sentence in err that
+ * never repeats a password. */
+int oa2_proxy_check(const char *proxy, char *err, size_t errsz);
 
 const struct oa2_account *oa2_config_find(
     const struct oa2_config *cfg, const char *name);

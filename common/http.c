@@ -7,7 +7,16 @@
  * response body capped at OA2_HTTP_BODY_MAX.  CURLOPT_VERBOSE is never set:
  * it would print the Authorization header and the form.
  *
- * TRUST: the response body is untrusted; it is only collected here, capped.
+ * Proxies: the account's proxy key, else libcurl's reading of https_proxy,
+ * all_proxy and no_proxy (loopback exempt when no_proxy is unset).  Every
+ * request through an HTTP proxy is a CONNECT tunnel (RFC 9110 9.3.6), also
+ * for plain http to a loopback test server: a proxy sees host and port,
+ * never a form, a secret or a token.  Proxy credentials are refused, in the
+ * key and in the environment: libcurl would send them to an http proxy in
+ * the clear, and the configuration file is not a secret file.
+ *
+ * TRUST: the response body is untrusted (a proxy's refusal too: only its
+ * status code is read); it is only collected here, capped.
  * Of the headers only Retry-After is read, and only a number or a date
  * leaves this file (oa2_retry_after_clean).
  * SECRETS: client secrets, codes and refresh tokens travel in the form and
@@ -22,12 +31,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 
 #include "base64.h"
 #include "err.h"
 #include "http.h"
+#include "sysutil.h"
 
 /* At the first request, not at start: a cache hit never makes one, and
  * libcurl's initialisation (OpenSSL's) is most of the helper's own work. */
@@ -133,6 +144,206 @@ oa2_url_allowed(const char *url, char *err, size_t errsz)
 	curl_free(host);
 	curl_url_cleanup(u);
 	return r;
+}
+
+/* The proxy variable libcurl reads for scheme, in its order: scheme_proxy
+ * (never HTTP_PROXY, which a CGI program gets from a request's "Proxy:"
+ * header), SCHEME_PROXY, all_proxy, ALL_PROXY.  NULL when none is set. */
+static const char *
+env_proxy(const char *scheme, const char **name)
+{
+	static const char *const https_names[] = {
+	    "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", NULL};
+	static const char *const http_names[] = {
+	    "http_proxy", "all_proxy", "ALL_PROXY", NULL};
+	const char *const *n =
+	    strcmp(scheme, "https") == 0 ? https_names : http_names;
+	const char *v;
+
+	for (; *n != NULL; n++) {
+		if ((v = getenv(*n)) != NULL && *v != '\0') {
+			*name = *n;
+			return v;
+		}
+	}
+	return NULL;
+}
+
+/* Does a no_proxy list exempt host?  libcurl decides; this is its rule
+ * for names and plain addresses ('*', the host, or a domain it is in),
+ * used only to word an error. */
+static int
+noproxy_match(const char *list, const char *host)
+{
+	size_t hl = strlen(host);
+	const char *p = list;
+
+	while (*p != '\0') {
+		size_t n;
+		p += strspn(p, " ,");
+		n = strcspn(p, " ,");
+		if (n == 1 && *p == '*')
+			return 1;
+		if (n > 0 && *p == '.') {
+			p++;
+			n--;
+		}
+		if (n > 0 && n <= hl && strncasecmp(host + hl - n, p, n) == 0 &&
+		    (n == hl || host[hl - n - 1] == '.'))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+static const char loopback_exempt[] = "localhost,127.0.0.1,::1";
+
+struct via {
+	const char *proxy; /* NULL: none */
+	const char *from;  /* "the proxy key", or the variable's name */
+};
+
+/*
+ * Which proxy a request to url goes through (for the words of an error),
+ * and whether the environment's may be used at all: a password in it is
+ * refused, and so is one the plugin had to drop (SASL_OAUTH2_PROXY_DROPPED
+ * names the host's variable).
+ */
+static int
+proxy_for(const struct oa2_http *h, const char *url, struct via *via,
+    int *env_noproxy, char *err, size_t errsz)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *bare;
+	const char *name = NULL, *np, *dropped;
+	size_t n;
+	int r = 0;
+
+	via->proxy = NULL;
+	via->from = NULL;
+	*env_noproxy = 0;
+	if (u == NULL)
+		return OA2_ERR_NOMEM;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+		goto out; /* oa2_url_allowed said so already */
+	/* no_proxy names an IPv6 address without its brackets */
+	n = strlen(host);
+	bare = host;
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+		host[n - 1] = '\0';
+		bare = host + 1;
+	}
+	if (h->proxy != NULL) {
+		if (h->no_proxy == NULL || !noproxy_match(h->no_proxy, bare)) {
+			via->proxy = h->proxy;
+			via->from = "the account's proxy key";
+		}
+		goto out;
+	}
+	if ((dropped = getenv("SASL_OAUTH2_PROXY_DROPPED")) != NULL &&
+	    *dropped != '\0') {
+		snprintf(err, errsz,
+		    "the mail program's %.32s holds a proxy user name or "
+		    "password, which is not passed to the helper; set the "
+		    "account's proxy key to the proxy without them",
+		    dropped);
+		r = OA2_ERR_CONFIG;
+		goto out;
+	}
+	if ((via->proxy = env_proxy(scheme, &name)) == NULL)
+		goto out;
+	via->from = name;
+	if (oa2_proxy_has_userinfo(via->proxy)) {
+		snprintf(err, errsz,
+		    "%s holds a proxy user name or password, which "
+		    "sasl-oauth2 does not take from the environment; unset "
+		    "it and set the account's proxy key to the proxy without "
+		    "them",
+		    name);
+		via->proxy = NULL;
+		r = OA2_ERR_CONFIG;
+		goto out;
+	}
+	np = getenv("no_proxy");
+	if (np == NULL)
+		np = getenv("NO_PROXY");
+	*env_noproxy = np != NULL;
+	if (noproxy_match(np != NULL ? np : loopback_exempt, bare))
+		via->proxy = NULL;
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return r;
+}
+
+int
+oa2_http_proxy_for(
+    const struct oa2_http *h, const char *url, char *out, size_t outsz)
+{
+	struct via via;
+	char err[512];
+	int env_noproxy, r;
+
+	out[0] = '\0';
+	if ((r = proxy_for(h, url, &via, &env_noproxy, err, sizeof(err))) != 0)
+		return r;
+	if (via.proxy != NULL)
+		snprintf(out, outsz, "%s (%s)", via.proxy, via.from);
+	return 0;
+}
+
+/* A failed request through a proxy, in words; 0 when the failure was
+ * not the proxy's. */
+static int
+proxy_error(CURL *c, CURLcode cc, const struct via *via, const char *url,
+    const char *cerr, char *err, size_t errsz)
+{
+	long code = 0;
+
+	if (via->proxy == NULL)
+		return 0;
+	curl_easy_getinfo(c, CURLINFO_HTTP_CONNECTCODE, &code);
+	if (code == 407) {
+		snprintf(err, errsz,
+		    "the proxy %s (%s) asks for a login (HTTP 407), which "
+		    "sasl-oauth2 does not do; ask its administrator to let "
+		    "this host through without one",
+		    via->proxy, via->from);
+		return OA2_ERR_CONFIG;
+	}
+	if (code >= 300 && code < 500) {
+		snprintf(err, errsz,
+		    "the proxy %s (%s) refused to connect to %s (HTTP %ld to "
+		    "CONNECT); ask its administrator to allow that host and "
+		    "port",
+		    via->proxy, via->from, url, code);
+		return OA2_ERR_CONFIG;
+	}
+	if (code >= 500) {
+		snprintf(err, errsz,
+		    "the proxy %s (%s) could not reach %s (HTTP %ld to "
+		    "CONNECT); try again later",
+		    via->proxy, via->from, url, code);
+		return OA2_ERR_NETWORK;
+	}
+	if (cc == CURLE_COULDNT_RESOLVE_PROXY) {
+		snprintf(err, errsz,
+		    "cannot resolve the proxy %s (%s): %s; check its host "
+		    "name",
+		    via->proxy, via->from, cerr);
+		return OA2_ERR_NETWORK;
+	}
+	if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_PROXY) {
+		snprintf(err, errsz,
+		    "cannot reach %s through the proxy %s (%s): %s; check "
+		    "that the proxy runs and is the right one",
+		    url, via->proxy, via->from, cerr);
+		return OA2_ERR_NETWORK;
+	}
+	return 0;
 }
 
 /* HTTP-dates are 29 (IMF-fixdate) to 30 (RFC 850) characters long. */
@@ -279,8 +490,9 @@ request(const struct oa2_http *h, const char *url, const struct oa2_buf *form,
 	struct sink sink = {body, 0};
 	CURL *c = NULL;
 	CURLcode cc;
+	struct via via = {NULL, NULL};
 	long total_ms;
-	int r;
+	int r, env_noproxy = 0;
 
 	*status = 0;
 	if (h->retry_after != NULL)
@@ -289,7 +501,8 @@ request(const struct oa2_http *h, const char *url, const struct oa2_buf *form,
 	oa2_buf_init(&auth, 16384);
 	cerr[0] = '\0';
 	if ((r = oa2_url_allowed(url, err, errsz)) != 0 ||
-	    (r = global_init()) != 0)
+	    (r = global_init()) != 0 ||
+	    (r = proxy_for(h, url, &via, &env_noproxy, err, errsz)) != 0)
 		goto out;
 	if ((c = curl_easy_init()) == NULL) {
 		r = OA2_ERR_NOMEM;
@@ -314,7 +527,17 @@ request(const struct oa2_http *h, const char *url, const struct oa2_buf *form,
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "localhost,127.0.0.1,::1");
+	if (h->proxy != NULL) {
+		/* The administrator's proxy: nothing bypasses it unless
+		 * the account says so; the environment has no say. */
+		curl_easy_setopt(c, CURLOPT_PROXY, h->proxy);
+		curl_easy_setopt(
+		    c, CURLOPT_NOPROXY, h->no_proxy != NULL ? h->no_proxy : "");
+	} else if (!env_noproxy) {
+		/* libcurl reads no_proxy itself when it is set. */
+		curl_easy_setopt(c, CURLOPT_NOPROXY, loopback_exempt);
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPPROXYTUNNEL, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (h->ca_file != NULL)
@@ -345,13 +568,19 @@ request(const struct oa2_http *h, const char *url, const struct oa2_buf *form,
 		    OA2_HTTP_BODY_MAX);
 		r = OA2_ERR_TOOBIG;
 	} else if (cc == CURLE_OPERATION_TIMEDOUT) {
-		snprintf(err, errsz, "no answer from %s in time (%s)", url,
+		snprintf(err, errsz, "no answer from %s%s%s in time (%s)", url,
+		    via.proxy != NULL ? " through the proxy " : "",
+		    via.proxy != NULL ? via.proxy : "",
 		    cerr[0] ? cerr : curl_easy_strerror(cc));
 		r = OA2_ERR_TIMEOUT;
 	} else if (cc != CURLE_OK) {
-		snprintf(err, errsz, "cannot reach %s: %s", url,
-		    cerr[0] ? cerr : curl_easy_strerror(cc));
-		r = OA2_ERR_NETWORK;
+		r = proxy_error(c, cc, &via, url,
+		    cerr[0] ? cerr : curl_easy_strerror(cc), err, errsz);
+		if (r == 0) {
+			snprintf(err, errsz, "cannot reach %s: %s", url,
+			    cerr[0] ? cerr : curl_easy_strerror(cc));
+			r = OA2_ERR_NETWORK;
+		}
 	} else {
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
 		get_retry_after(h, c);

@@ -13,9 +13,18 @@
 #define OA2_HTTP_BODY_MAX (256 * 1024)
 /* A Retry-After value as oa2_retry_after_clean leaves it, with its NUL. */
 #define OA2_RETRY_AFTER_MAX 48
+/* A proxy as oa2_http_proxy_for describes it, with its NUL. */
+#define OA2_PROXY_DESC_MAX 1200
 
 struct oa2_http {
-	const char *ca_file;	 /* NULL: the system bundle */
+	const char *ca_file; /* NULL: the system bundle */
+	/* The account's proxy key (oa2_proxy_check passed it), or NULL:
+	 * libcurl's https_proxy, all_proxy and no_proxy of the environment,
+	 * loopback exempt unless no_proxy says otherwise. */
+	const char *proxy;
+	/* With proxy: the hosts that bypass it (CURLOPT_NOPROXY syntax);
+	 * NULL: none, the administrator asked for this proxy. */
+	const char *no_proxy;
 	long connect_timeout_ms; /* 0: default 10 s */
 	long timeout_ms;	 /* 0: default 30 s */
 	/* client_secret_basic: form-urlencoded into the Authorization
@@ -51,6 +60,14 @@ int oa2_retry_after_clean(const char *value, char *out, size_t outsz);
 /* How long one request may take, in ms: SASL_OAUTH2_HTTP_TIMEOUT seconds
  * (1 to 300) or 30 s; a struct oa2_http's timeout_ms overrides it. */
 long oa2_http_timeout_ms(void);
+
+/* The proxy a request to url goes through, for the user: "PROXY (the
+ * account's proxy key)" or "PROXY (https_proxy)", "" for none.  The
+ * environment's no_proxy is matched by name as libcurl does (not its
+ * CIDR ranges).  0, or the request's own refusal of the environment's
+ * proxy (OA2_ERR_CONFIG), out "". */
+int oa2_http_proxy_for(
+    const struct oa2_http *h, const char *url, char *out, size_t outsz);
 
 /* 0 if url is https, or http to a loopback address. */
 int oa2_url_allowed(const char *url, char *err, size_t errsz);

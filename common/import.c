@@ -211,10 +211,12 @@ xoauth2_common(struct json_object *o, struct oa2_import *im)
 		 sizeof(im->token_endpoint), url_ok, 0)) != 0 ||
 	    (r = take_text(o, "ca_bundle_file", im, im->ca_file,
 		 sizeof(im->ca_file), oa2_import_value_check,
-		 sizeof(im->ca_file) - 1)) != 0)
+		 sizeof(im->ca_file) - 1)) != 0 ||
+	    /* libcurl's CURLOPT_PROXY there; checked by the importer, and
+	     * never quoted here: it may hold a password. */
+	    (r = take_text(o, "proxy", im, im->proxy, sizeof(im->proxy),
+		 oa2_import_value_check, sizeof(im->proxy) - 1)) != 0)
 		return r;
-	if (json_object_object_get_ex(o, "proxy", NULL))
-		im->proxy = 1;
 	if (json_object_object_get_ex(o, "ca_certs_dir", NULL))
 		im->ca_dir = 1;
 	if (member_yes(o, "use_client_credentials"))
@@ -422,7 +424,8 @@ oa2_import_section(
 	    (r = line(out, "scope", s->scope, bad)) != 0 ||
 	    (r = line(out, "flow", s->flow, bad)) != 0 ||
 	    (r = line(out, "store", s->store, bad)) != 0 ||
-	    (r = line(out, "ca_file", s->ca_file, bad)) != 0)
+	    (r = line(out, "ca_file", s->ca_file, bad)) != 0 ||
+	    (r = line(out, "proxy", s->proxy, bad)) != 0)
 		return r;
 	return 0;
 }

@@ -71,9 +71,9 @@ struct oa2_import {
 	char registration[64];			 /* mutt_oauth2.py */
 	char scope[1024];			 /* "" when not recorded */
 	char ca_file[1024];			 /* ca_bundle_file */
-	int device;		/* mutt_oauth2.py authflow devicecode */
-	int proxy;		/* sasl-xoauth2 named a proxy */
-	int ca_dir;		/* sasl-xoauth2 named ca_certs_dir */
+	int device;			/* mutt_oauth2.py authflow devicecode */
+	char proxy[OA2_IMPORT_URL_MAX]; /* sasl-xoauth2's; "" none */
+	int ca_dir;			/* sasl-xoauth2 named ca_certs_dir */
 	int client_credentials; /* sasl-xoauth2 use_client_credentials */
 	int external;		/* sasl-xoauth2 manage_token_externally */
 	char problem[192];	/* why a file was refused */
@@ -130,6 +130,7 @@ struct oa2_import_section {
 	const char *flow;
 	const char *store;
 	const char *ca_file;
+	const char *proxy;
 };
 
 /* Append the section (a blank line, a comment, "[account NAME]", one

@@ -46,3 +46,12 @@ oa2_now_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+int
+oa2_proxy_has_userinfo(const char *url)
+{
+	/* Any '@': a password may hold '/', '?' or '#' unescaped, which
+	 * would end the authority of a well-formed URL early, and a proxy
+	 * URL has no use for '@' elsewhere. */
+	return strchr(url, '@') != NULL;
+}

@@ -6,8 +6,9 @@
  * but its own child, every descriptor close-on-exec, the child's signal
  * dispositions and mask reset, its stdin /dev/null, no shell, and only a
  * short allow-list of environment variables (none of which carries a
- * secret).  The whole exchange has a deadline after which the child is
- * killed and reaped.
+ * secret: a proxy variable naming a user or password stays behind).  The
+ * whole exchange has a deadline after which the child is killed and
+ * reaped.
  *
  * TRUST: the helper's output is capped and validated by the caller.
  * SECRETS: the token arrives on the stdout pipe into a wiping buffer; the
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -35,18 +37,40 @@
 #include "wire.h"
 
 /* Passed to the helper when set in the host: where to find the user's
- * configuration and state, never a credential. */
+ * configuration and state, and the host's way out to the identity provider
+ * (libcurl's proxy variables: https_proxy, as the provider speaks https,
+ * all_proxy, and no_proxy; never http_proxy, which libcurl uses for plain
+ * http only, loopback here).  Never a credential. */
 static const char *const env_allow[] = {"SASL_OAUTH2_CONFIG", "HOME", "USER",
     "LOGNAME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_RUNTIME_DIR",
-    "DBUS_SESSION_BUS_ADDRESS", "LANG", NULL};
+    "DBUS_SESSION_BUS_ADDRESS", "LANG", "https_proxy", "HTTPS_PROXY",
+    "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY", NULL};
 
-#define ENV_MAX 16
+/* PATH, the timeout, the deadline, the allowed, the dropped proxy's name
+ * and the NULL. */
+#define ENV_MAX 24
+_Static_assert(sizeof(env_allow) / sizeof(env_allow[0]) + 4 <= ENV_MAX,
+    "ENV_MAX too small for env_allow");
+
+/* A proxy variable that names a user or a password: its value is a
+ * credential, so it stays behind, and the helper is told which one (its
+ * name only) to say why it cannot use the host's proxy. */
+static int
+is_proxy_with_userinfo(const char *name, const char *value)
+{
+	size_t n = strlen(name);
+
+	return n > 6 && strcasecmp(name + n - 6, "_proxy") == 0 &&
+	    strcasecmp(name, "no_proxy") != 0 && oa2_proxy_has_userinfo(value);
+}
 
 static void
-build_env(char **envp, char *path, char *http_timeout, char *deadline)
+build_env(char **envp, char *path, char *http_timeout, char *deadline,
+    char *dropped, size_t droppedsz)
 {
 	size_t i, n = 0;
 	extern char **environ;
+	const char *v;
 	char **e;
 
 	envp[n++] = path;
@@ -55,8 +79,17 @@ build_env(char **envp, char *path, char *http_timeout, char *deadline)
 	for (i = 0; env_allow[i] != NULL; i++) {
 		size_t kl = strlen(env_allow[i]);
 		/* Nothing from the caller's environment in a set-id host. */
-		if (secure_getenv(env_allow[i]) == NULL)
+		if ((v = secure_getenv(env_allow[i])) == NULL)
 			continue;
+		if (is_proxy_with_userinfo(env_allow[i], v)) {
+			if (dropped[0] == '\0') {
+				snprintf(dropped, droppedsz,
+				    "SASL_OAUTH2_PROXY_DROPPED=%s",
+				    env_allow[i]);
+				envp[n++] = dropped;
+			}
+			continue;
+		}
 		for (e = environ; e != NULL && *e != NULL; e++) {
 			if (strncmp(*e, env_allow[i], kl) == 0 &&
 			    (*e)[kl] == '=') {
@@ -73,7 +106,7 @@ spawn(const char *helper, const char *mailbox, int timeout_ms, int out_fd,
     int err_fd, pid_t *pid)
 {
 	char path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
-	char http_timeout[64], deadline[64];
+	char http_timeout[64], deadline[64], dropped[64] = "";
 	char *argv[] = {
 	    (char *)helper, "token", "--user", (char *)mailbox, NULL};
 	char *envp[ENV_MAX];
@@ -94,7 +127,7 @@ spawn(const char *helper, const char *mailbox, int timeout_ms, int out_fd,
 	 * token, so it must know. */
 	snprintf(deadline, sizeof(deadline), "SASL_OAUTH2_DEADLINE=%lld",
 	    oa2_now_ms() + timeout_ms);
-	build_env(envp, path, http_timeout, deadline);
+	build_env(envp, path, http_timeout, deadline, dropped, sizeof(dropped));
 	sigemptyset(&none);
 	sigfillset(&all);
 	if ((r = posix_spawn_file_actions_init(&fa)) != 0)

@@ -177,6 +177,8 @@ account_resolve(const struct oa2_config *cfg, const struct oa2_account *a,
 	out->provider = provider;
 	out->client_id = v[OA2_K_CLIENT_ID];
 	out->ca_file = v[OA2_K_CA_FILE];
+	out->proxy = v[OA2_K_PROXY];
+	out->no_proxy = v[OA2_K_NO_PROXY];
 	out->scope = v[OA2_K_SCOPE];
 	out->issuer = v[OA2_K_ISSUER];
 
@@ -258,6 +260,19 @@ account_resolve(const struct oa2_config *cfg, const struct oa2_account *a,
 		    a->name);
 		return OA2_ERR_CONFIG;
 	}
+	if (out->proxy != NULL &&
+	    oa2_proxy_check(out->proxy, err, sizeof(err)) != 0) {
+		say("account %s: %s", a->name, err);
+		return OA2_ERR_CONFIG;
+	}
+	if (out->no_proxy != NULL && out->proxy == NULL) {
+		say("account %s: no_proxy only lists exceptions to the proxy "
+		    "key; set proxy, or remove no_proxy (without proxy the "
+		    "environment's no_proxy applies)",
+		    a->name);
+		return OA2_ERR_CONFIG;
+	}
+
 	if (strcmp(provider, "microsoft") == 0) {
 		if (tenant == NULL)
 			tenant = "organizations";

@@ -24,6 +24,7 @@
 #include "claims.h"
 #include "err.h"
 #include "helper.h"
+#include "http.h"
 #include "jwt.h"
 #include "sakey.h"
 #include "probe.h"
@@ -276,6 +277,8 @@ check_credentials(struct report *rp, struct account *acct)
 static int
 check_endpoints(struct report *rp, struct account *acct)
 {
+	struct oa2_http h = {0};
+	char via[OA2_PROXY_DESC_MAX], through[OA2_PROXY_DESC_MAX + 32];
 	int discovered = acct->need_discovery, r;
 
 	said_forget();
@@ -284,13 +287,21 @@ check_endpoints(struct report *rp, struct account *acct)
 		    said_why(acct->name));
 		return r;
 	}
+	h.proxy = acct->proxy;
+	h.no_proxy = acct->no_proxy;
+	through[0] = '\0';
+	if (oa2_http_proxy_for(&h, acct->token_endpoint, via, sizeof(via)) ==
+		0 &&
+	    via[0] != '\0')
+		snprintf(
+		    through, sizeof(through), " through the proxy %s", via);
 	if (discovered)
 		step(rp, OA2_OK_V, 0, "endpoints",
-		    "token endpoint %s (discovered from %s)",
-		    acct->token_endpoint, acct->issuer);
+		    "token endpoint %s (discovered from %s)%s",
+		    acct->token_endpoint, acct->issuer, through);
 	else
-		step(rp, OA2_OK_V, 0, "endpoints", "token endpoint %s",
-		    acct->token_endpoint);
+		step(rp, OA2_OK_V, 0, "endpoints", "token endpoint %s%s",
+		    acct->token_endpoint, through);
 	return 0;
 }
 

@@ -42,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "err.h"
 #include "helper.h"
 #include "import.h"
@@ -382,6 +383,7 @@ struct plan {
 	int write_secret;   /* secret_path is to be created */
 	int secret_named;   /* the section names secret_path */
 	int secret_written; /* created by us: remove on failure */
+	char proxy[OA2_IMPORT_URL_MAX + 8]; /* "" none */
 };
 
 static int
@@ -490,10 +492,27 @@ plan_make(const struct import_args *ia, struct oa2_import *im,
 		pl->scope = MS_SCOPE_SMTP;
 	if (im->device)
 		pl->flow = "device_code";
-	if (im->proxy)
-		say("account %s: %s used a proxy; sasl-oauth2 has no proxy "
-		    "setting, libcurl takes https_proxy from the environment",
-		    ia->account, ia->source);
+	if (im->proxy[0] != '\0') {
+		/* libcurl, which sasl-xoauth2 hands it to, reads a bare
+		 * host:port as http. */
+		snprintf(pl->proxy, sizeof(pl->proxy), "%s%s",
+		    strstr(im->proxy, "://") != NULL ? "" : "http://",
+		    im->proxy);
+		if (oa2_proxy_has_userinfo(pl->proxy)) {
+			say("account %s: %s's proxy holds a user name or "
+			    "password, which sasl-oauth2 does not send to "
+			    "proxies; remove them (or the proxy) from its "
+			    "files, then import again",
+			    ia->account, ia->source);
+			return OA2_ERR_CONFIG;
+		}
+		if (oa2_proxy_check(pl->proxy, err, sizeof(err)) != 0) {
+			say("account %s: %s's proxy cannot be imported: %s; "
+			    "fix it in its files, then import again",
+			    ia->account, ia->source, err);
+			return OA2_ERR_CONFIG;
+		}
+	}
 	if (im->ca_dir)
 		say("account %s: %s named ca_certs_dir, which sasl-oauth2 "
 		    "does not have; set ca_file if the system's CA bundle "
@@ -577,6 +596,7 @@ build_section(const struct import_args *ia, const struct oa2_import *im,
 	    ? ia->store
 	    : NULL;
 	s.ca_file = im->ca_file[0] ? im->ca_file : NULL;
+	s.proxy = pl->proxy[0] ? pl->proxy : NULL;
 	if ((r = oa2_import_section(&s, out, &bad)) == OA2_ERR_INVAL)
 		say("account %s: the %s to import cannot be written in the "
 		    "configuration (control characters, or too long)",

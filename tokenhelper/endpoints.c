@@ -156,6 +156,8 @@ account_endpoints(struct account *acct)
 	snprintf(url, sizeof(url), "%.*s/.well-known/openid-configuration",
 	    (int)n, acct->issuer);
 	h.ca_file = acct->ca_file;
+	h.proxy = acct->proxy;
+	h.no_proxy = acct->no_proxy;
 	oa2_buf_init(&body, OA2_HTTP_BODY_MAX);
 	verbose("account %s: discovery from %s", acct->name, url);
 	r = oa2_http_get(&h, url, &status, &body, err, sizeof(err));

@@ -76,6 +76,8 @@ client_auth(const struct account *acct, const char *audience,
 	int r;
 
 	h->ca_file = acct->ca_file;
+	h->proxy = acct->proxy;
+	h->no_proxy = acct->no_proxy;
 	/* The JWT bearer grant's assertion is the service account's
 	 * credential: no client authentication (RFC 7523 3.1: optional). */
 	if (acct->flow == FLOW_SERVICE_ACCOUNT)
@@ -169,6 +171,11 @@ token_post(const struct account *acct, struct oa2_buf *form,
 	    (r == OA2_ERR_NETWORK || r == OA2_ERR_TIMEOUT)) {
 		snprintf(neterr, neterrsz, "%s", err);
 		verbose("account %s: %s", acct->name, err);
+		goto out;
+	}
+	if (r == OA2_ERR_CONFIG) {
+		/* a proxy's refusal or a proxy setting: err says what to do */
+		say("account %s: %s", acct->name, err);
 		goto out;
 	}
 	if (r != 0) {

@@ -55,9 +55,11 @@ struct account {
 	const char *client_id;
 	const char *scope;
 	const char *ca_file;
-	const char *issuer; /* generic: discovery source */
-	int need_discovery; /* endpoints still to be discovered */
-	int google;	    /* provider quirks */
+	const char *proxy;    /* NULL: the environment's (http.h) */
+	const char *no_proxy; /* with proxy: the hosts that bypass it */
+	const char *issuer;   /* generic: discovery source */
+	int need_discovery;   /* endpoints still to be discovered */
+	int google;	      /* provider quirks */
 	int microsoft;
 	int refresh_scope; /* the provider wants scope on refresh */
 	int iss_supported; /* discovery: RFC 9207 iss is always sent */

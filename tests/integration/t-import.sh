@@ -199,6 +199,16 @@ expect 78 "names no mailbox; give it with --user MAILBOX" \
     "$H" import sasl-xoauth2 --token-file "$IT_DIR/xo/tokens/$carol" \
     --xoauth2-config "$IT_DIR/xo/sasl-xoauth2.conf" nouser
 expect 64 "--token-file FILE is required" "$H" import sasl-xoauth2 --user "$carol" x
+# sasl-xoauth2's proxy (libcurl's CURLOPT_PROXY there) with a password:
+# refused, and the password not repeated.
+proxy_pw="proxy-password-$$"
+jq --arg p "http://relayuser:$proxy_pw@proxy.example.test:3128" '.proxy = $p' \
+    "$IT_DIR/xo/tokens/$carol" >"$IT_DIR/xo/tokens/pxpw"
+expect 78 "account pxpw: sasl-xoauth2's proxy holds a user name or password, which sasl-oauth2 does not send to proxies" \
+    "$H" import sasl-xoauth2 --token-file "$IT_DIR/xo/tokens/pxpw" \
+    --xoauth2-config "$IT_DIR/xo/sasl-xoauth2.conf" --user "$carol" pxpw
+grep -qF -- "$proxy_pw" "$IT_DIR/log/helper.err" &&
+    it_fail "the import printed sasl-xoauth2's proxy password"
 [ "$(conf_sum)" = "$sum0" ] || it_fail "a refused import changed the configuration"
 ls -A "$STORE" "$IT_DIR/etc" | sort >"$IT_DIR/files.after"
 cmp -s "$IT_DIR/files.before" "$IT_DIR/files.after" ||
@@ -210,6 +220,19 @@ expect 78 "cannot create the directory /proc/nonexistent: No such file or direct
     --xoauth2-config "$IT_DIR/xo/sasl-xoauth2.conf" --user "$carol" ro
 [ ! -e "$STORE/ro.json" ] || it_fail "a failed import stored its refresh token"
 it_log "refusals: existing account, stored token, secret file, bad files; nothing changed"
+
+# sasl-xoauth2's proxy, a bare host:port as libcurl takes it: carried into
+# the account's proxy key.
+jq '.proxy = "proxy.example.test:3128"' "$IT_DIR/xo/sasl-xoauth2.conf" \
+    >"$IT_DIR/xo/proxy.conf"
+"$H" import sasl-xoauth2 --token-file "$IT_DIR/xo/tokens/$carol" \
+    --xoauth2-config "$IT_DIR/xo/proxy.conf" --user "$carol" viaproxy \
+    2>>"$IT_DIR/log/helper.err" ||
+    it_fail "import of a sasl-xoauth2 configuration with a proxy failed"
+has_line viaproxy "proxy = http://proxy.example.test:3128"
+"$H" status >/dev/null 2>"$IT_DIR/log/status.err" ||
+    it_fail "the imported proxy key is refused: $(cat "$IT_DIR/log/status.err")"
+it_log "sasl-xoauth2's proxy: imported into the proxy key; with a password: refused"
 
 # --- a Postfix relay: the guide's import as user postfix ----------------
 # The refresh token must be postfix's, in the XDG_STATE_HOME Postfix's

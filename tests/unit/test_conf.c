@@ -19,6 +19,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "sysutil.h"
 #include "err.h"
 #include "secretfile.h"
 
@@ -277,6 +278,61 @@ test_user_list(void **state)
 	oa2_config_free(&cfg);
 }
 
+/* The proxy key: scheme, host and port; never a password, which the
+ * sentence must not repeat.  The environment's spellings too (userinfo
+ * detection only: "host:port" without a scheme). */
+static void
+test_proxy_check(void **state)
+{
+	static const struct {
+		const char *proxy;
+		int ok;
+		const char *said; /* in the error; NULL: nothing checked */
+	} cases[] = {
+	    {"http://proxy.example.com:3128", 1, NULL},
+	    {"HTTP://proxy.example.com:3128/", 1, NULL},
+	    {"https://proxy.example.com:443", 1, NULL},
+	    {"socks5h://127.0.0.1:1080", 1, NULL},
+	    {"http://[::1]:3128", 1, NULL},
+	    {"http://[::1]", 0, "needs a host and a port"},
+	    {"http://proxy.example.com", 0, "needs a host and a port"},
+	    {"http://proxy.example.com:", 0, "needs a host and a port"},
+	    {"http://:3128", 0, "needs a host and a port"},
+	    {"http://proxy.example.com:99999", 0, "needs a host and a port"},
+	    {"http://proxy.example.com:31a", 0, "needs a host and a port"},
+	    {"proxy.example.com:3128", 0, "must start with http://"},
+	    {"socks5://proxy.example.com:1080", 0, "must start with http://"},
+	    {"http://proxy.example.com:3128/path", 0, "has a path"},
+	    {"http://alice:s3cret@proxy.example.com:3128", 0, "user name or"},
+	    {"http://alice@proxy.example.com:3128", 0, "user name or"},
+	    {"http://alice:s3cret/x@proxy.example.com:3128", 0, "user name or"},
+	};
+	char err[512];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		err[0] = '\0';
+		if (cases[i].ok) {
+			assert_int_equal(
+			    oa2_proxy_check(cases[i].proxy, err, sizeof(err)),
+			    0);
+			continue;
+		}
+		assert_int_equal(
+		    oa2_proxy_check(cases[i].proxy, err, sizeof(err)),
+		    OA2_ERR_CONFIG);
+		assert_non_null(strstr(err, cases[i].said));
+		assert_null(strstr(err, "s3cret"));
+	}
+	assert_true(oa2_proxy_has_userinfo("alice:pw@proxy:3128"));
+	assert_true(oa2_proxy_has_userinfo("http://alice:pw@proxy:3128/"));
+	/* a password with '/' in it, unescaped: still never quoted */
+	assert_true(oa2_proxy_has_userinfo("http://alice:pa/ss@proxy:3128"));
+	assert_true(oa2_proxy_has_userinfo("http://proxy:3128/a@b"));
+	assert_false(oa2_proxy_has_userinfo("proxy.example.com:3128"));
+}
+
 int
 main(void)
 {
@@ -287,6 +343,7 @@ main(void)
 	    cmocka_unit_test(test_secretfile),
 	    cmocka_unit_test(test_config_owner_mode),
 	    cmocka_unit_test(test_user_list),
+	    cmocka_unit_test(test_proxy_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

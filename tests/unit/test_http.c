@@ -9,6 +9,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -134,6 +136,94 @@ test_url_allowed(void **state)
 	}
 }
 
+/* Which proxy a request goes through, as doctor and the errors say it:
+ * the key (with its no_proxy), else the environment as libcurl reads it,
+ * loopback exempt unless no_proxy is set; a password refused, unsaid. */
+static void
+test_proxy_for(void **state)
+{
+	static const char *const vars[] = {"https_proxy", "HTTPS_PROXY",
+	    "all_proxy", "ALL_PROXY", "http_proxy", "no_proxy", "NO_PROXY",
+	    "SASL_OAUTH2_PROXY_DROPPED", NULL};
+	static const struct {
+		const char *proxy, *no_proxy; /* the account's keys */
+		const char *env[2];	      /* NAME=VALUE */
+		const char *url;
+		int r;
+		const char *want;
+	} cases[] = {
+	    {"http://p:3128", NULL, {NULL, NULL}, "https://idp.example/token",
+		0, "http://p:3128 (the account's proxy key)"},
+	    /* the key: loopback too, unless its no_proxy says */
+	    {"http://p:3128", NULL, {NULL, NULL}, "http://127.0.0.1:8080/t", 0,
+		"http://p:3128 (the account's proxy key)"},
+	    {"http://p:3128", "idp.example", {NULL, NULL},
+		"https://login.idp.example/token", 0, ""},
+	    {"http://p:3128", ".example", {"https_proxy=http://q:1", NULL},
+		"https://idp.example/token", 0, ""},
+	    {"http://p:3128", "::1", {NULL, NULL}, "http://[::1]:8080/t", 0,
+		""},
+	    /* the environment, in libcurl's order */
+	    {NULL, NULL, {"HTTPS_PROXY=http://q:1", "https_proxy=http://r:2"},
+		"https://idp.example/token", 0, "http://r:2 (https_proxy)"},
+	    {NULL, NULL, {"ALL_PROXY=http://q:1", NULL},
+		"https://idp.example/token", 0, "http://q:1 (ALL_PROXY)"},
+	    {NULL, NULL, {"https_proxy=http://q:1", NULL},
+		"http://127.0.0.1:8080/t", 0, ""},
+	    {NULL, NULL, {"https_proxy=http://q:1", NULL},
+		"https://idp.example/token", 0, "http://q:1 (https_proxy)"},
+	    {NULL, NULL, {"all_proxy=http://q:1", NULL}, "http://[::1]:8080/t",
+		0, ""},
+	    {NULL, NULL, {"all_proxy=http://q:1", "no_proxy=example.test"},
+		"http://127.0.0.1:8080/t", 0, "http://q:1 (all_proxy)"},
+	    {NULL, NULL, {"all_proxy=http://q:1", "NO_PROXY=*"},
+		"https://idp.example/token", 0, ""},
+	    {NULL, NULL, {"https_proxy=http://q:1", "no_proxy=.idp.example"},
+		"https://login.idp.example/token", 0, ""},
+	    {NULL, NULL, {"https_proxy=http://q:1", "no_proxy=idp.example"},
+		"https://notidp.example/token", 0, "http://q:1 (https_proxy)"},
+	    /* plain http: http_proxy, never HTTP_PROXY (CGI's Proxy:) */
+	    {NULL, NULL, {"HTTP_PROXY=http://q:1", "no_proxy=x"},
+		"http://127.0.0.1:8080/t", 0, ""},
+	    {NULL, NULL, {NULL, NULL}, "https://idp.example/token", 0, ""},
+	    /* passwords */
+	    {NULL, NULL, {"https_proxy=http://u:s3cret@q:1", NULL},
+		"https://idp.example/token", OA2_ERR_CONFIG, ""},
+	    {"http://p:3128", NULL, {"https_proxy=http://u:s3cret@q:1", NULL},
+		"https://idp.example/token", 0,
+		"http://p:3128 (the account's proxy key)"},
+	    {NULL, NULL, {"SASL_OAUTH2_PROXY_DROPPED=HTTPS_PROXY", NULL},
+		"https://idp.example/token", OA2_ERR_CONFIG, ""},
+	};
+	char out[OA2_PROXY_DESC_MAX];
+	size_t i, j;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct oa2_http h = {0};
+		char buf[128];
+
+		for (j = 0; vars[j] != NULL; j++)
+			unsetenv(vars[j]);
+		unsetenv("HTTP_PROXY");
+		for (j = 0; j < 2 && cases[i].env[j] != NULL; j++) {
+			snprintf(buf, sizeof(buf), "%s", cases[i].env[j]);
+			*strchr(buf, '=') = '\0';
+			setenv(buf, strchr(cases[i].env[j], '=') + 1, 1);
+		}
+		h.proxy = cases[i].proxy;
+		h.no_proxy = cases[i].no_proxy;
+		memset(out, 'x', sizeof(out));
+		assert_int_equal(
+		    oa2_http_proxy_for(&h, cases[i].url, out, sizeof(out)),
+		    cases[i].r);
+		assert_string_equal(out, cases[i].want);
+	}
+	for (j = 0; vars[j] != NULL; j++)
+		unsetenv(vars[j]);
+	unsetenv("HTTP_PROXY");
+}
+
 int
 main(void)
 {
@@ -141,6 +231,7 @@ main(void)
 	    cmocka_unit_test(test_retry_after),
 	    cmocka_unit_test(test_retry_after_small),
 	    cmocka_unit_test(test_url_allowed),
+	    cmocka_unit_test(test_proxy_for),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -160,7 +160,7 @@ test_xoauth2_flags(void **state)
 	(void)state;
 	oa2_import_init(&im);
 	assert_int_equal(parse_xoauth2(conf, tok, &im), 0);
-	assert_true(im.proxy);
+	assert_string_equal(im.proxy, "http://p:3128");
 	assert_false(im.ca_dir);
 	assert_true(im.client_credentials);
 	assert_true(im.external);
@@ -327,6 +327,7 @@ test_section(void **state)
 	    .client_secret_file = "/etc/sasl-oauth2/relay.secret",
 	    .client_auth = "post",
 	    .scope = "https://outlook.office.com/SMTP.Send offline_access",
+	    .proxy = "http://proxy.contoso.com:3128",
 	};
 	static const char want[] =
 	    "\n# Imported from sasl-xoauth2 (/etc/tokens/relay@contoso.com "
@@ -338,7 +339,8 @@ test_section(void **state)
 	    "client_id = 00000000-0000-0000-0000-000000000000\n"
 	    "client_secret_file = /etc/sasl-oauth2/relay.secret\n"
 	    "client_auth = post\n"
-	    "scope = https://outlook.office.com/SMTP.Send offline_access\n";
+	    "scope = https://outlook.office.com/SMTP.Send offline_access\n"
+	    "proxy = http://proxy.contoso.com:3128\n";
 	struct oa2_buf out;
 	const char *bad;
 

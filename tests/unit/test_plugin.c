@@ -285,6 +285,67 @@ test_helper_token_xoauth2(void **state)
 	assert_true(saw_argv);
 }
 
+/* Is word one of the space-separated names of a record line? */
+static int
+has_name(const char *line, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p;
+
+	for (p = line; (p = strstr(p, word)) != NULL; p += n)
+		if ((p == line || p[-1] == ' ') &&
+		    (p[n] == ' ' || p[n] == '\n' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+/* The host's proxy variables reach the helper, except http_proxy (plain
+ * http is loopback only) and one that holds a password: that one stays
+ * behind, and the helper learns its name to say why. */
+static void
+test_proxy_env(void **state)
+{
+	const char *mb = mailbox("px");
+	char want[512], line[4096];
+	sasl_conn_t *conn;
+	FILE *f;
+	int saw_env = 0;
+
+	set_mode("token");
+	unlink(recordfile);
+	setenv("https_proxy", "http://proxy.example.test:3128", 1);
+	setenv("NO_PROXY", "example.test", 1);
+	setenv("all_proxy", "socks5h://proxy.example.test:1080", 1);
+	setenv("HTTPS_PROXY", "http://alice:s3cret@proxy.example.test:3128", 1);
+	setenv("http_proxy", "http://proxy.example.test:3128", 1);
+	cb_user = mb;
+	conn = new_conn(callbacks);
+	snprintf(want, sizeof(want), "user=%s\001auth=Bearer %s\001\001", mb,
+	    token_for(mb));
+	expect_start(conn, "XOAUTH2", want, strlen(want));
+	sasl_dispose(&conn);
+	unsetenv("https_proxy");
+	unsetenv("NO_PROXY");
+	unsetenv("all_proxy");
+	unsetenv("HTTPS_PROXY");
+	unsetenv("http_proxy");
+	f = fopen(recordfile, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, "argv: ", 6) == 0)
+			continue;
+		saw_env = 1;
+		assert_true(has_name(line, "https_proxy"));
+		assert_true(has_name(line, "NO_PROXY"));
+		assert_true(has_name(line, "all_proxy"));
+		assert_false(has_name(line, "HTTPS_PROXY"));
+		assert_false(has_name(line, "http_proxy"));
+		assert_true(has_name(line, "SASL_OAUTH2_PROXY_DROPPED"));
+	}
+	fclose(f);
+	assert_true(saw_env);
+}
+
 static void
 test_oauthbearer_host_port(void **state)
 {
@@ -884,6 +945,7 @@ main(void)
 	    cmocka_unit_test(test_exports),
 	    cmocka_unit_test(test_mechs_listed),
 	    cmocka_unit_test(test_helper_token_xoauth2),
+	    cmocka_unit_test(test_proxy_env),
 	    cmocka_unit_test(test_oauthbearer_host_port),
 	    cmocka_unit_test(test_oauthbearer_bracketed_host),
 	    cmocka_unit_test(test_keyring_first),
