@@ -24,18 +24,6 @@ H=$IT_HELPER
 mb=$IDP_RELAY_MAILBOX
 other="other.$$@example.test"
 
-expect() # WANT_RC NEEDLE CMD...: run CMD, check exit code and stderr
-{
-	local want=$1 needle=$2 rc=0 out
-	shift 2
-	out=$("$@" 2>&1 >/dev/null) || rc=$?
-	[ "$rc" = "$want" ] || it_fail "'$*' exited $rc, want $want: $out"
-	case $out in
-	*"$needle"*) ;;
-	*) it_fail "'$*' said '$out', lacking '$needle'" ;;
-	esac
-}
-
 oa2_config_init root
 cat >>"$OA2_CONFIG" <<CONF
 [account jwt]
@@ -119,7 +107,7 @@ case $(idp_introspect "$tok") in
 esac
 oa2_key_clear root "$mb"
 chmod 644 "$IT_DIR/pki/key.pem"
-expect 78 "chmod 600" "$H" token jwt
+oa2_expect 78 "chmod 600" "$H" token jwt
 chmod 600 "$IT_DIR/pki/key.pem"
 it_log "private_key_jwt: ok; a loose key file is refused with a chmod hint"
 
@@ -173,17 +161,17 @@ case $(idp_introspect "$tok") in
 esac
 # The same assertion again: the IdP refuses a replayed jti, so it went
 # as it was (nothing of ours signs it) ...
-expect 78 "did not accept the app" "$H" -c "$fed" token --min-ttl 86400 fed
+oa2_expect 78 "did not accept the app" "$H" -c "$fed" token --min-ttl 86400 fed
 # ... and once the platform renews the file, the next request reads it.
 make_assertion "$IT_DIR/fed.jwt"
 "$H" -c "$fed" token --min-ttl 86400 fed >/dev/null 2>"$IT_DIR/log/fed2.err" ||
     it_fail "a renewed client_assertion_file was not read: $(cat "$IT_DIR/log/fed2.err")"
 chmod 644 "$IT_DIR/fed.jwt"
-expect 78 "chmod 600" "$H" -c "$fed" token --min-ttl 86400 fed
+oa2_expect 78 "chmod 600" "$H" -c "$fed" token --min-ttl 86400 fed
 printf 'not a jwt\n' >"$IT_DIR/fed.jwt"
 chmod 600 "$IT_DIR/fed.jwt"
-expect 78 "does not hold a signed JWT" "$H" -c "$fed" token --min-ttl 86400 fed
-expect 78 "client_assertion_file is the account's client authentication" \
+oa2_expect 78 "does not hold a signed JWT" "$H" -c "$fed" token --min-ttl 86400 fed
+oa2_expect 78 "client_assertion_file is the account's client authentication" \
     "$H" -c "$fed" token fedboth
 oa2_key_clear root "$mb"
 it_log "client_assertion_file: sent as written, re-read when renewed; loose, non-JWT and mixed setups refused"
@@ -259,7 +247,7 @@ oa2_key_clear root "$mb"
 oa2_key_clear root "$other"
 it_log "logout of a two-mailbox account: neither key left; the other account's kept"
 
-expect 78 "AADSTS9001023" "$H" token ms-notenant
+oa2_expect 78 "AADSTS9001023" "$H" token ms-notenant
 it_log "microsoft preset: no tenant refused"
 
 store_json() # ACCOUNT FIELD: a string field of the account's store file
@@ -349,7 +337,7 @@ it_log "invalid_scope on refresh: asked again without scope, once"
 
 # The legacy password grant: labelled legacy, a wrong password said to be
 # one (not an expired grant), works where allowed.
-expect 77 "user name or password was refused" sh -c "echo wrong-password | '$H' login ropc"
+oa2_expect 77 "user name or password was refused" sh -c "echo wrong-password | '$H' login ropc"
 out=$(echo ropc-password-1f4e | "$H" login ropc 2>&1) ||
     it_fail "password grant login failed: $out"
 case $out in
@@ -390,11 +378,11 @@ oa2_key_clear root "$other"
 it_log "status: every account in valid JSON, each mailbox with its own token"
 
 # Configuration errors: exit 78 and a sentence naming the problem.
-expect 78 "issuer" "$H" token badissuer
+oa2_expect 78 "issuer" "$H" token badissuer
 echo "bogus_key = 1" >>"$OA2_CONFIG"
-expect 78 "unknown key 'bogus_key'" "$H" token jwt
+oa2_expect 78 "unknown key 'bogus_key'" "$H" token jwt
 : >"$IT_DIR/empty.conf"
-expect 78 "no account 'nope'" "$H" -c "$IT_DIR/empty.conf" token nope
-expect 64 "usage" "$H" token
+oa2_expect 78 "no account 'nope'" "$H" -c "$IT_DIR/empty.conf" token nope
+oa2_expect 64 "usage" "$H" token
 oa2_key_clear root "carol.$$@example.test"
 it_pass

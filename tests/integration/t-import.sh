@@ -41,18 +41,6 @@ STORE=$XDG_STATE_HOME/sasl-oauth2
 oa2_config_init root
 export SASL_OAUTH2_CONFIG=$OA2_CONFIG
 
-expect() # WANT_RC NEEDLE CMD...: run CMD, check exit code and stderr
-{
-	local want=$1 needle=$2 rc=0 out
-	shift 2
-	out=$("$@" 2>&1 >/dev/null) || rc=$?
-	printf '%s\n' "$out" >>"$IT_DIR/log/helper.err"
-	[ "$rc" = "$want" ] || it_fail "'$*' exited $rc, want $want: $out"
-	case $out in
-	*"$needle"*) ;;
-	*) it_fail "'$*' said '$out', lacking '$needle'" ;;
-	esac
-}
 conf_sum() { sha256sum "$OA2_CONFIG" | cut -d' ' -f1; }
 # section ACCOUNT: the account's lines of the configuration
 section()
@@ -172,49 +160,49 @@ it_log "sasl-xoauth2: imported (generic, client_secret_post), token refreshed wi
 # --- refusals: nothing is overwritten, nothing half-written -------------
 sum0=$(conf_sum)
 ls -A "$STORE" "$IT_DIR/etc" | sort >"$IT_DIR/files.before"
-expect 78 "account relay is already defined in $OA2_CONFIG (line" \
+oa2_expect 78 "account relay is already defined in $OA2_CONFIG (line" \
     "$H" import sasl-xoauth2 --token-file "$IT_DIR/xo/tokens/$carol" \
     --xoauth2-config "$IT_DIR/xo/sasl-xoauth2.conf" --user "$carol" relay
 jq '.account = "orphan"' "$STORE/relay.json" >"$STORE/orphan.json"
 chmod 600 "$STORE/orphan.json"
-expect 78 "a refresh token is already stored under this name ($STORE/orphan.json)" \
+oa2_expect 78 "a refresh token is already stored under this name ($STORE/orphan.json)" \
     "$H" import sasl-xoauth2 --token-file "$IT_DIR/xo/tokens/$carol" \
     --xoauth2-config "$IT_DIR/xo/sasl-xoauth2.conf" --user "$carol" orphan
 rm "$STORE/orphan.json"
 : >"$IT_DIR/etc/taken.secret"
-expect 78 "$IT_DIR/etc/taken.secret already exists and is not overwritten" \
+oa2_expect 78 "$IT_DIR/etc/taken.secret already exists and is not overwritten" \
     "$H" import sasl-xoauth2 --token-file "$IT_DIR/xo/tokens/$carol" \
     --xoauth2-config "$IT_DIR/xo/sasl-xoauth2.conf" --user "$carol" \
     --client-secret-file "$IT_DIR/etc/taken.secret" taken
 rm "$IT_DIR/etc/taken.secret"
 echo 'not json' >"$IT_DIR/xo/tokens/bad"
-expect 78 "is not a JSON object; is it a sasl-xoauth2 token file?" \
+oa2_expect 78 "is not a JSON object; is it a sasl-xoauth2 token file?" \
     "$H" import sasl-xoauth2 --token-file "$IT_DIR/xo/tokens/bad" \
     --xoauth2-config "$IT_DIR/xo/sasl-xoauth2.conf" --user "$carol" bad
 echo '{"access_token": "x", "expiry": "0"}' >"$IT_DIR/xo/tokens/nort"
-expect 78 "has no refresh_token; nothing to import" \
+oa2_expect 78 "has no refresh_token; nothing to import" \
     "$H" import sasl-xoauth2 --token-file "$IT_DIR/xo/tokens/nort" \
     --xoauth2-config "$IT_DIR/xo/sasl-xoauth2.conf" --user "$carol" nort
-expect 78 "names no mailbox; give it with --user MAILBOX" \
+oa2_expect 78 "names no mailbox; give it with --user MAILBOX" \
     "$H" import sasl-xoauth2 --token-file "$IT_DIR/xo/tokens/$carol" \
     --xoauth2-config "$IT_DIR/xo/sasl-xoauth2.conf" nouser
-expect 64 "--token-file FILE is required" "$H" import sasl-xoauth2 --user "$carol" x
+oa2_expect 64 "--token-file FILE is required" "$H" import sasl-xoauth2 --user "$carol" x
 # sasl-xoauth2's proxy (libcurl's CURLOPT_PROXY there) with a password:
 # refused, and the password not repeated.
 proxy_pw="proxy-password-$$"
 jq --arg p "http://relayuser:$proxy_pw@proxy.example.test:3128" '.proxy = $p' \
     "$IT_DIR/xo/tokens/$carol" >"$IT_DIR/xo/tokens/pxpw"
-expect 78 "account pxpw: sasl-xoauth2's proxy holds a user name or password, which sasl-oauth2 does not send to proxies" \
+oa2_expect 78 "account pxpw: sasl-xoauth2's proxy holds a user name or password, which sasl-oauth2 does not send to proxies" \
     "$H" import sasl-xoauth2 --token-file "$IT_DIR/xo/tokens/pxpw" \
     --xoauth2-config "$IT_DIR/xo/sasl-xoauth2.conf" --user "$carol" pxpw
-grep -qF -- "$proxy_pw" "$IT_DIR/log/helper.err" &&
+grep -qF -- "$proxy_pw" "$IT_DIR/log/expect.err" &&
     it_fail "the import printed sasl-xoauth2's proxy password"
 [ "$(conf_sum)" = "$sum0" ] || it_fail "a refused import changed the configuration"
 ls -A "$STORE" "$IT_DIR/etc" | sort >"$IT_DIR/files.after"
 cmp -s "$IT_DIR/files.before" "$IT_DIR/files.after" ||
     it_fail "a refused import left files: $(diff "$IT_DIR/files.before" "$IT_DIR/files.after")"
 # A place the import cannot write (a directory it cannot create).
-expect 78 "cannot create the directory /proc/nonexistent: No such file or directory; name a writable file with --client-secret-file" \
+oa2_expect 78 "cannot create the directory /proc/nonexistent: No such file or directory; name a writable file with --client-secret-file" \
     "$H" -c /proc/nonexistent/config import sasl-xoauth2 \
     --token-file "$IT_DIR/xo/tokens/$carol" \
     --xoauth2-config "$IT_DIR/xo/sasl-xoauth2.conf" --user "$carol" ro
@@ -444,21 +432,21 @@ jq -e '.registration == "microsoft" and .authflow == "authcode" and
     (.access_token_expiration | length) > 0 and (.refresh_token | length) > 0' \
     "$IT_DIR/mutt/bob.tokens" >/dev/null ||
     it_fail "mutt_oauth2.py's plain file is not as expected"
-expect 78 "give the command that decrypts it after '--'" \
+oa2_expect 78 "give the command that decrypts it after '--'" \
     "$H" import mutt_oauth2 --token-file "$IT_DIR/mutt/alice.tokens" \
     --client-id "$IDP_MUA_MS_ID" encrypted
-expect 78 "the decryption command false failed (exit 1)" \
+oa2_expect 78 "the decryption command false failed (exit 1)" \
     "$H" import mutt_oauth2 --token-file "$IT_DIR/mutt/alice.tokens" \
     --client-id "$IDP_MUA_MS_ID" encrypted -- false
 jq '.refresh_token = ""' "$IT_DIR/mutt/bob.tokens" >"$IT_DIR/mutt/empty.tokens"
-expect 78 "has no refresh token (the script writes one at its first authorization)" \
+oa2_expect 78 "has no refresh token (the script writes one at its first authorization)" \
     "$H" import mutt_oauth2 --token-file "$IT_DIR/mutt/empty.tokens" \
     --client-id "$IDP_MUA_MS_ID" empty
-expect 78 "names no client id; give the application's with --client-id ID" \
+oa2_expect 78 "names no client id; give the application's with --client-id ID" \
     "$H" import mutt_oauth2 --token-file "$IT_DIR/mutt/bob.tokens" noid
 # A configuration it cannot write: the refresh token it stored first is
 # taken back.
-expect 78 "account ro: cannot create /proc/nonexistent: No such file or directory" \
+oa2_expect 78 "account ro: cannot create /proc/nonexistent: No such file or directory" \
     "$H" -c /proc/nonexistent/config import mutt_oauth2 \
     --token-file "$IT_DIR/mutt/bob.tokens" --client-id "$IDP_MUA_MS_ID" ro
 [ ! -e "$STORE/ro.json" ] || it_fail "a failed import kept its refresh token"
