@@ -110,81 +110,25 @@ sa_keyfile "$d/selfmail.json" "$d/key.pem" "$self_email" "$sa_id" \
 cp -p "$d/sa.json" "$d/loose.json"
 chmod 0644 "$d/loose.json"
 
-expect() # WANT_RC NEEDLE CMD...: run CMD, check exit code and stderr
-{
-	local want=$1 needle=$2 rc=0 out
-	shift 2
-	out=$("$@" 2>&1 >/dev/null) || rc=$?
-	printf '%s\n' "$out" >>"$IT_DIR/log/said.log"
-	[ "$rc" = "$want" ] || it_fail "'$*' exited $rc, want $want: $out"
-	case $out in
-	*"$needle"*) ;;
-	*) it_fail "'$*' said '$out', lacking '$needle'" ;;
-	esac
-}
-
 oa2_config_init root
 doc_snippet google.md google-service-account \
     relay@example.com "$alice" alerts@example.com "$bob" \
     /etc/sasl-oauth2/workspace-relay.json "$d/sa.json" >>"$OA2_CONFIG"
-cat >>"$OA2_CONFIG" <<CONF
-
-[account override]
-user = $alice
-provider = google
-flow = service_account
-service_account_file = $d/google.json
-token_endpoint = $IDP_TOKEN_URL
-
-[account plainhttp]
-user = $alice
-provider = google
-flow = service_account
-service_account_file = $d/http.json
-
-[account outside]
-user = $outsider
-provider = google
-flow = service_account
-service_account_file = $d/sa.json
-
-[account itself]
-user = $bob, $sa_email
-provider = google
-flow = service_account
-service_account_file = $d/sa.json
-
-[account selfmail]
-user = $self_email
-provider = google
-flow = service_account
-service_account_file = $d/selfmail.json
-
-[account loose]
-user = $alice
-provider = google
-flow = service_account
-service_account_file = $d/loose.json
-
-[account wrongkey]
-user = $alice
-provider = google
-flow = service_account
-service_account_file = $d/wrong.json
-
-[account halfway]
-user = $alice, $outsider
-provider = google
-flow = service_account
-service_account_file = $d/sa.json
-notify_command = $IT_DIR/notify.sh
-
-[account nodeleg]
-user = $alice
-provider = google
-flow = service_account
-service_account_file = $d/nodeleg.json
-CONF
+# sa ACCOUNT USERS KEY-FILE [KEY=VALUE...]: a service account of Google's
+sa()
+{
+	oa2_account "$1" root "user=$2" provider=google flow=service_account \
+	    "service_account_file=$3" "${@:4}"
+}
+sa override "$alice" "$d/google.json" "token_endpoint=$IDP_TOKEN_URL"
+sa plainhttp "$alice" "$d/http.json"
+sa outside "$outsider" "$d/sa.json"
+sa itself "$bob, $sa_email" "$d/sa.json"
+sa selfmail "$self_email" "$d/selfmail.json"
+sa loose "$alice" "$d/loose.json"
+sa wrongkey "$alice" "$d/wrong.json"
+sa halfway "$alice, $outsider" "$d/sa.json" "notify_command=$IT_DIR/notify.sh"
+sa nodeleg "$alice" "$d/nodeleg.json"
 oa2_env
 
 # --- a token per mailbox, each acting for its own ---------------------------
@@ -256,7 +200,7 @@ it_log "$alice's token is refused for $bob"
 # --- endpoints ----------------------------------------------------------------
 "$H" token override >/dev/null ||
     it_fail "token_endpoint did not override the key file's token_uri"
-expect 78 "token_uri of the JSON key file" "$H" token plainhttp
+oa2_expect 78 "token_uri of the JSON key file" "$H" token plainhttp
 it_log "token_uri is the default, token_endpoint overrides it, plain http refused"
 
 # --- login, refresh, doctor, status ------------------------------------------
@@ -310,28 +254,28 @@ grep -q "^SASL_OAUTH2_MESSAGE=account halfway (mailbox $outsider): this mailbox 
 it_log "one failing mailbox of two: refresh fails, the account's notification says which"
 
 # --- mistakes and refusals, each with its sentence ---------------------------
-expect 78 "account outside (mailbox $outsider): this mailbox is not a user of the Workspace domain" "$H" token outside
-expect 78 "Invalid email or User ID" "$H" token outside
+oa2_expect 78 "account outside (mailbox $outsider): this mailbox is not a user of the Workspace domain" "$H" token outside
+oa2_expect 78 "Invalid email or User ID" "$H" token outside
 mistake="Gmail logs in the mailbox, not the service account: set user to the Workspace mailbox(es) the service account acts for, and grant domain-wide delegation for"
-expect 78 "$mistake client ID $sa_id with scope https://mail.google.com/ in the Admin console" \
+oa2_expect 78 "$mistake client ID $sa_id with scope https://mail.google.com/ in the Admin console" \
     "$H" token itself
-expect 78 "$mistake" "$H" token --user "$sa_email"
+oa2_expect 78 "$mistake" "$H" token --user "$sa_email"
 # the key file's client_email, whatever its domain; and no user at all
-expect 78 "$mistake client ID $sa_id" "$H" token selfmail
+oa2_expect 78 "$mistake client ID $sa_id" "$H" token selfmail
 cat >"$IT_DIR/etc/empty.conf" <<CONF
 [account empty]
 provider = google
 flow = service_account
 service_account_file = $d/sa.json
 CONF
-expect 78 "$mistake the service account's client ID" \
+oa2_expect 78 "$mistake the service account's client ID" \
     "$H" -c "$IT_DIR/etc/empty.conf" token empty
 # configuration mistakes, refused before any request
 (umask 077 && echo "not a key file" >"$d/notjson.json")
 while IFS='|' read -r name keys needle; do
 	printf '[account %s]\nuser = %s\n%b\n' "$name" "$alice" "$keys" \
 	    >"$IT_DIR/etc/bad.conf"
-	expect 78 "$needle" "$H" -c "$IT_DIR/etc/bad.conf" token "$name"
+	oa2_expect 78 "$needle" "$H" -c "$IT_DIR/etc/bad.conf" token "$name"
 done <<CASES
 nofile|provider = google\nflow = service_account|flow = service_account needs service_account_file
 wrongflow|provider = google\nclient_id = x\nclient_secret_file = $d/sa.json\nflow = client_credentials\nservice_account_file = $d/sa.json|service_account_file is for flow = service_account
@@ -340,11 +284,11 @@ microsoft|provider = microsoft\ntenant = example.test\nflow = service_account\ns
 noscope|token_endpoint = $IDP_TOKEN_URL\nflow = service_account\nservice_account_file = $d/sa.json|a service account names its scope
 notjson|provider = google\nflow = service_account\nservice_account_file = $d/notjson.json|notjson.json is not JSON
 CASES
-expect 78 "loose.json is accessible by others (mode 0644); run: chmod 600" "$H" token loose
-expect 78 "Google does not know the key that signed the assertion" "$H" token wrongkey
-expect 78 "Invalid JWT Signature" "$H" token wrongkey
-expect 78 "Google refused domain-wide delegation" "$H" token nodeleg
-expect 78 "unauthorized_client" "$H" token nodeleg
+oa2_expect 78 "loose.json is accessible by others (mode 0644); run: chmod 600" "$H" token loose
+oa2_expect 78 "Google does not know the key that signed the assertion" "$H" token wrongkey
+oa2_expect 78 "Invalid JWT Signature" "$H" token wrongkey
+oa2_expect 78 "Google refused domain-wide delegation" "$H" token nodeleg
+oa2_expect 78 "unauthorized_client" "$H" token nodeleg
 it_log "configuration mistakes, outsider, the service account as user, a loose key file, a wrong key, no delegation: refused with their sentences"
 
 # --- memcheck: the key file, the signing, the grant, a refusal ----------------
