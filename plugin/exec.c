@@ -153,6 +153,9 @@ out:
 	return r;
 }
 
+/* How often the helper's end is looked for while a pipe stays open. */
+#define ENDED_CHECK_MS 100
+
 /* Wait until the helper ends or the deadline passes, without blocking
  * past it: a pidfd where the kernel has them, else short naps. */
 static void
@@ -227,6 +230,20 @@ reap(pid_t pid, int killed, long long deadline, struct helper_result *res)
 		res->term_signal = WTERMSIG(status);
 }
 
+/* Has the helper ended?  Looks without reaping (reap() does that); a
+ * host that reaps its children itself leaves ECHILD, which means the
+ * same. */
+static int
+helper_ended(pid_t pid)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0)
+		return errno == ECHILD;
+	return si.si_pid != 0;
+}
+
 static void
 keep_first_line(
     struct helper_result *res, const char *p, size_t n, size_t *have)
@@ -258,7 +275,7 @@ helper_run(const char *helper, const char *mailbox, int timeout_ms,
 	size_t errhave = 0;
 	pid_t pid = -1;
 	ssize_t n;
-	int r, open_fds;
+	int r, open_fds, ended;
 
 	memset(res, 0, sizeof(*res));
 	res->exit_status = -1;
@@ -284,6 +301,7 @@ helper_run(const char *helper, const char *mailbox, int timeout_ms,
 	pfd[1].fd = errp[0];
 	pfd[0].events = pfd[1].events = POLLIN;
 	open_fds = 2;
+	ended = 0;
 	r = 0;
 	while (open_fds > 0) {
 		long long left = deadline - oa2_now_ms();
@@ -294,12 +312,25 @@ helper_run(const char *helper, const char *mailbox, int timeout_ms,
 			r = OA2_ERR_TIMEOUT;
 			break;
 		}
-		pr = poll(pfd, 2, (int)left);
+		/* Once the helper has ended, what it wrote is in the pipes:
+		 * read that, then stop.  A process it left behind (one a
+		 * client_secret_command started) may hold a pipe open for
+		 * longer, and must not make its answer a timeout. */
+		pr = poll(pfd, 2,
+		    ended			? 0
+			: left > ENDED_CHECK_MS ? ENDED_CHECK_MS
+						: (int)left);
 		if (pr < 0 && errno == EINTR)
 			continue;
 		if (pr < 0) {
 			r = OA2_ERR_IO;
 			break;
+		}
+		if (pr == 0) {
+			if (ended)
+				break;
+			ended = helper_ended(pid);
+			continue;
 		}
 		for (i = 0; i < 2; i++) {
 			if (pfd[i].fd < 0 || pfd[i].revents == 0)

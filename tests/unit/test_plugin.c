@@ -813,6 +813,39 @@ test_helper_failures(void **state)
 	}
 }
 
+/* A helper that answers and exits but leaves a process holding its
+ * standard error: the answer counts at once, not at the timeout. */
+static void
+test_helper_leaves_process(void **state)
+{
+	char want[512], orphan[1200], pid[32] = "";
+	const char *mb;
+	sasl_conn_t *conn;
+	time_t t0 = time(NULL);
+	FILE *f;
+
+	(void)state;
+	set_mode("orphan");
+	mb = mailbox("orphan");
+	cb_user = mb;
+	conn = new_conn(callbacks);
+	snprintf(want, sizeof(want), "user=%s\001auth=Bearer %s\001\001", mb,
+	    token_for(mb));
+	expect_start(conn, "XOAUTH2", want, strlen(want));
+	sasl_dispose(&conn);
+	assert_true(time(NULL) - t0 < helper_timeout);
+	snprintf(orphan, sizeof(orphan), "%s.orphan", recordfile);
+	if ((f = fopen(orphan, "r")) != NULL) {
+		long v = fgets(pid, sizeof(pid), f) != NULL
+		    ? strtol(pid, NULL, 10)
+		    : 0;
+		if (v > 1)
+			kill((pid_t)v, SIGKILL);
+		fclose(f);
+		unlink(orphan);
+	}
+}
+
 static void
 on_sigchld(int sig)
 {
@@ -957,6 +990,7 @@ main(void)
 	    cmocka_unit_test(test_password_host_excluded),
 	    cmocka_unit_test(test_compat_password_is_token),
 	    cmocka_unit_test(test_helper_failures),
+	    cmocka_unit_test(test_helper_leaves_process),
 	    cmocka_unit_test(test_host_reaps),
 	    cmocka_unit_test(test_no_pidfd),
 	    cmocka_unit_test(test_helper_missing),
