@@ -180,9 +180,15 @@ runcmd_run(const struct runcmd *rc, struct runcmd_result *res)
 			(void)poll(NULL, 0, (int)(left > 20 ? 20 : left));
 			continue;
 		}
+		/* Once it has ended, what it wrote is in the pipe: read that
+		 * and stop, though a process it left behind may hold the
+		 * pipe open for longer. */
 		pfd.fd = out[0];
 		pfd.events = POLLIN;
-		if (poll(&pfd, 1, (int)(left > 1000 ? 1000 : left)) <= 0)
+		n = poll(&pfd, 1, reaped ? 0 : (int)(left > 100 ? 100 : left));
+		if (n == 0 && reaped)
+			break;
+		if (n <= 0)
 			continue;
 		n = read(out[0], chunk, sizeof(chunk));
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))

@@ -88,6 +88,7 @@ test_exit_and_output(void **state)
 {
 	struct runcmd_result res;
 	struct oa2_buf out;
+	pid_t left;
 
 	(void)state;
 	oa2_buf_init(&out, 4096);
@@ -101,6 +102,16 @@ test_exit_and_output(void **state)
 	assert_int_equal(sh("kill -TERM $$", &out, 5000, &res), RUNCMD_DONE);
 	assert_int_equal(res.exit_code, -1);
 	assert_int_equal(res.signal, SIGTERM);
+	/* it ends, leaving a process that holds its output: what it wrote
+	 * counts at once, not at the timeout */
+	oa2_buf_reset(&out);
+	assert_int_equal(
+	    sh("exec 2>&-; sleep 30 </dev/null & echo $!", &out, 3000, &res),
+	    RUNCMD_DONE);
+	assert_int_equal(res.exit_code, 0);
+	left = (pid_t)strtol(oa2_buf_str(&out), NULL, 10);
+	assert_true(left > 1);
+	assert_int_equal(kill(left, SIGKILL), 0);
 	/* standard input: /dev/null */
 	oa2_buf_reset(&out);
 	assert_int_equal(sh("wc -c", &out, 5000, &res), RUNCMD_DONE);
