@@ -12,12 +12,15 @@
 . "$(dirname "$0")/lib.sh"
 
 # In the sanitizer build, sendmail with libasan preloaded delivers the
-# message and still exits non-zero (no sanitizer report; not yet
-# understood): the plain build of the same run (tests/run-all) runs this
-# test, and the plugin's memory safety is covered there by the other
-# hosts.
+# message, then hangs in exit(): libp11-kit's destructor (loaded through
+# sendmail's TLS libraries) waits in freelocale() on glibc's setlocale
+# lock (gdb: __run_exit_handlers, _dl_fini, libp11-kit, __freelocale,
+# pthread_rwlock_wrlock on __libc_setlocale_lock), a known clash of
+# sanitizer runtimes with p11-kit; nothing of ours is on that stack.  The
+# plain build of the same run (tests/run-all) runs this test, and the
+# plugin's memory safety is covered in this build by the other hosts.
 [ -z "$IT_SAN_LIB" ] ||
-    it_skip_build "sendmail exits non-zero with libasan preloaded; the plain build runs this test"
+    it_skip_build "sendmail with libasan preloaded hangs in exit() (libp11-kit's destructor waits on glibc's setlocale lock); the plain build runs this test"
 it_require_root
 it_require dpkg-deb m4 unshare keyctl node dovecot
 it_setup
