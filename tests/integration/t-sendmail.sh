@@ -15,10 +15,13 @@
 # message, then hangs in exit(): libp11-kit's destructor (loaded through
 # sendmail's TLS libraries) waits in freelocale() on glibc's setlocale
 # lock (gdb: __run_exit_handlers, _dl_fini, libp11-kit, __freelocale,
-# pthread_rwlock_wrlock on __libc_setlocale_lock), a known clash of
-# sanitizer runtimes with p11-kit; nothing of ours is on that stack.  The
-# plain build of the same run (tests/run-all) runs this test, and the
-# plugin's memory safety is covered in this build by the other hosts.
+# pthread_rwlock_wrlock on __libc_setlocale_lock), whose reader count
+# gdb shows below zero: something released it more often than it took
+# it.  Sanitizer runtimes and p11-kit are known to clash on that lock;
+# nothing of ours is on the stack, but where the count went wrong is not
+# found yet.  The plain build of the same run (tests/run-all) runs this
+# test, and the plugin's memory safety is covered in this build by the
+# other hosts.
 [ -z "$IT_SAN_LIB" ] ||
     it_skip_build "sendmail with libasan preloaded hangs in exit() (libp11-kit's destructor waits on glibc's setlocale lock); the plain build runs this test"
 it_require_root
