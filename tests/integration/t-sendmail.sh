@@ -100,6 +100,20 @@ doc_snippet sendmail.md sendmail-access "smtp.office365.com" "127.0.0.1" \
 mkdir -p "$SM/queue"
 chmod 0700 "$SM/queue"
 
+# sendmail_send TEXT LOG: one message (subject and body TEXT) to
+# rcpt@example.test through the smarthost, by a foreground sendmail (-odi)
+# with its SMTP dialogue (-v) in LOG.  In a UTS namespace with a qualified
+# host name: with this machine's short one sendmail sleeps a minute
+# ("unable to qualify my own domain").
+sendmail_send()
+{
+	printf 'Subject: %s\n\n%s\n' "$1" "$1" |
+	    env -u SASL_PATH -u SASL_OAUTH2_CONFIG -u SASL_OAUTH2_HELPER \
+	    timeout 60 unshare -u sh -c 'hostname sendmail.test && exec "$@"' \
+	    sh env "${IT_HOST_ENV[@]}" "$SENDMAIL" -C "$SM/sendmail.cf" \
+	    -odi -oem -v -f "$mb" "rcpt@example.test" >"$2" 2>&1
+}
+
 sendmail_round()
 {
 	local mech=$1 client_id=$2 secret=$3 auth=$4 n log
@@ -124,14 +138,7 @@ sendmail_round()
 	    "$SM/authinfo" <"$SM/authinfo" ||
 	    it_fail "makemap authinfo"
 	n=$(sink_count)
-	# -v: the SMTP dialogue, with AUTH, into the log.  In a UTS
-	# namespace with a qualified host name: with this machine's short
-	# one sendmail sleeps a minute ("unable to qualify my own domain").
-	printf 'Subject: sendmail %s\n\nsendmail %s\n' "$mech" "$mech" |
-	    env -u SASL_PATH -u SASL_OAUTH2_CONFIG -u SASL_OAUTH2_HELPER \
-	    timeout 60 unshare -u sh -c 'hostname sendmail.test && exec "$@"' \
-	    sh env "${IT_HOST_ENV[@]}" "$SENDMAIL" -C "$SM/sendmail.cf" \
-	    -odi -oem -v -f "$mb" "rcpt@example.test" >"$log" 2>&1 ||
+	sendmail_send "sendmail $mech" "$log" ||
 	    it_fail "$mech: sendmail failed (see $log)"
 	sink_wait $((n + 1)) 30 || it_fail "$mech: the message was not relayed (see $log)"
 	sink_grep "sendmail $mech" >/dev/null || it_fail "$mech: wrong message"
@@ -156,11 +163,7 @@ sendmail_round oauthbearer "$IDP_RELAY_POST_ID" "$IDP_RELAY_POST_SECRET" post
 # and the message stays in the queue (the server wants a login).
 chmod 0777 "$IT_PLUGIN_DIR"
 log=$IT_DIR/log/sendmail-unsafe.log
-printf 'Subject: unsafe\n\nunsafe\n' |
-    env -u SASL_PATH -u SASL_OAUTH2_CONFIG -u SASL_OAUTH2_HELPER \
-    timeout 60 unshare -u sh -c 'hostname sendmail.test && exec "$@"' \
-    sh env "${IT_HOST_ENV[@]}" "$SENDMAIL" -C "$SM/sendmail.cf" \
-    -odi -oem -v -f "$mb" "rcpt@example.test" >"$log" 2>&1 || true
+sendmail_send unsafe "$log" || true
 chmod 0755 "$IT_PLUGIN_DIR"
 grep -q '^>>> EHLO' "$log" || it_fail "unsafe: sendmail did not connect (see $log)"
 if grep -q '^>>> AUTH' "$log"; then
@@ -177,11 +180,7 @@ mv "$SM/access.strict" "$SM/access"
 "$R/usr/libexec/sendmail/makemap" -C "$SM/sendmail.cf" hash "$SM/access" \
     <"$SM/access" || it_fail "makemap access"
 log=$IT_DIR/log/sendmail-tls.log
-printf 'Subject: tls\n\ntls\n' |
-    env -u SASL_PATH -u SASL_OAUTH2_CONFIG -u SASL_OAUTH2_HELPER \
-    timeout 60 unshare -u sh -c 'hostname sendmail.test && exec "$@"' \
-    sh env "${IT_HOST_ENV[@]}" "$SENDMAIL" -C "$SM/sendmail.cf" \
-    -odi -oem -v -f "$mb" "rcpt@example.test" >"$log" 2>&1 || true
+sendmail_send tls "$log" || true
 grep -q '^>>> STARTTLS' "$log" || it_fail "tls: no STARTTLS (see $log)"
 if grep -q '^>>> AUTH' "$log"; then
 	it_fail "tls: TLS_Srv:127.0.0.1 ENCR:4096 did not stop the login (see $log)"
