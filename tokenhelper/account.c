@@ -209,15 +209,16 @@ account_resolve(const struct oa2_config *cfg, const struct oa2_account *a,
 			return OA2_ERR_CONFIG;
 		}
 		if (v[OA2_K_CLIENT_SECRET_FILE] != NULL ||
+		    v[OA2_K_CLIENT_SECRET_COMMAND] != NULL ||
 		    v[OA2_K_CLIENT_KEY_FILE] != NULL ||
 		    v[OA2_K_CLIENT_ASSERTION_FILE] != NULL ||
 		    v[OA2_K_CLIENT_AUTH] != NULL ||
 		    v[OA2_K_CLIENT_CERTIFICATE_FILE] != NULL) {
 			say("account %s: the JSON key file (service_account_"
 			    "file) is a service account's only credential: "
-			    "remove client_secret_file, client_key_file, "
-			    "client_certificate_file, client_assertion_file "
-			    "and client_auth",
+			    "remove client_secret_file, client_secret_command, "
+			    "client_key_file, client_certificate_file, "
+			    "client_assertion_file and client_auth",
 			    a->name);
 			return OA2_ERR_CONFIG;
 		}
@@ -336,7 +337,9 @@ account_resolve(const struct oa2_config *cfg, const struct oa2_account *a,
 		    v[OA2_K_DEVICE_AUTHORIZATION_ENDPOINT], NULL, NULL);
 		toolong |= set_url(out->revocation_endpoint,
 		    v[OA2_K_REVOCATION_ENDPOINT], NULL, NULL);
-		if (out->issuer != NULL &&
+		/* A service account needs only the token endpoint, which
+		 * its key file names (token_uri). */
+		if (out->issuer != NULL && out->flow != FLOW_SERVICE_ACCOUNT &&
 		    (out->token_endpoint[0] == '\0' ||
 			out->authorization_endpoint[0] == '\0' ||
 			out->device_endpoint[0] == '\0' ||
@@ -371,8 +374,6 @@ account_resolve(const struct oa2_config *cfg, const struct oa2_account *a,
 	out->cfg = a;
 	if (out->flow == FLOW_SERVICE_ACCOUNT)
 		return 0;
-	/* A federated credential (RFC 7521/7523 client assertion from the
-	 * platform): the only client authentication of such an account. */
 	if (v[OA2_K_CLIENT_SECRET_FILE] != NULL &&
 	    v[OA2_K_CLIENT_SECRET_COMMAND] != NULL) {
 		say("account %s: client_secret_file and client_secret_command "
@@ -380,6 +381,8 @@ account_resolve(const struct oa2_config *cfg, const struct oa2_account *a,
 		    a->name);
 		return OA2_ERR_CONFIG;
 	}
+	/* A federated credential (RFC 7521/7523 client assertion from the
+	 * platform): the only client authentication of such an account. */
 	if (v[OA2_K_CLIENT_ASSERTION_FILE] != NULL) {
 		if (v[OA2_K_CLIENT_SECRET_FILE] != NULL ||
 		    v[OA2_K_CLIENT_SECRET_COMMAND] != NULL ||

@@ -26,7 +26,6 @@
 #include "helper.h"
 #include "http.h"
 #include "jwt.h"
-#include "sakey.h"
 #include "probe.h"
 #include "replies.h"
 #include "secretfile.h"
@@ -193,23 +192,20 @@ check_credentials(struct report *rp, struct account *acct)
 	int r;
 
 	if (acct->flow == FLOW_SERVICE_ACCOUNT) {
-		struct oa2_sa_key sa;
-		char err2[768];
-
-		/* Names the file and the account, never the key. */
-		r = oa2_sa_key_load(
-		    v[OA2_K_SERVICE_ACCOUNT_FILE], &sa, err2, sizeof(err2));
-		if (r != 0) {
+		/* as the token request loads it, with its checks (a user that
+		 * is the service account itself); names the file and the
+		 * account, never the key */
+		said_forget();
+		if ((r = account_credentials(acct)) != 0) {
 			step(rp, OA2_FAIL_V, exit_code_for(r), "secret", "%s",
-			    err2);
+			    said_why(acct->name));
 			return r;
 		}
 		step(rp, OA2_OK_V, 0, "secret",
 		    "service_account_file %s: service account %s (client ID "
 		    "%s), an RSA key private to this user",
-		    v[OA2_K_SERVICE_ACCOUNT_FILE], sa.client_email,
-		    sa.client_id);
-		oa2_sa_key_free(&sa);
+		    v[OA2_K_SERVICE_ACCOUNT_FILE], acct->sa_email,
+		    acct->sa_client_id);
 		return 0;
 	}
 	if (acct->client_auth == CLIENT_AUTH_PRIVATE_KEY_JWT) {

@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "sakey.h"
 #include "wire.h"
 
 /* sysexits(3) codes of the plugin <-> helper contract (DESIGN.md). */
@@ -77,9 +78,9 @@ struct account {
 	int credentials_loaded; /* secret or key read (account_endpoints) */
 	/* flow = service_account: the JSON key file's client_email,
 	 * client_id, private_key_id; the key is client_key */
-	char sa_email[256];
-	char sa_client_id[256];
-	char sa_key_id[256];
+	char sa_email[OA2_SAKEY_FIELD_MAX];
+	char sa_client_id[OA2_SAKEY_FIELD_MAX];
+	char sa_key_id[OA2_SAKEY_FIELD_MAX];
 	const struct oa2_account *cfg;
 	const struct oa2_config *config; /* all of them (key qualifiers) */
 	char scope_buf[512];

@@ -260,6 +260,11 @@ mistake="Gmail logs in the mailbox, not the service account: set user to the Wor
 oa2_expect 78 "$mistake client ID $sa_id with scope https://mail.google.com/ in the Admin console" \
     "$H" token itself
 oa2_expect 78 "$mistake" "$H" token --user "$sa_email"
+# doctor stops at the secret step with the same sentence
+rc=0
+out=$("$H" doctor itself 2>&1) || rc=$?
+[ "$rc" = 78 ] && tail -n 1 <<<"$out" | grep -qF "FAIL secret: $mistake" ||
+    it_fail "doctor itself: exit $rc, not stopped at the secret step: $out"
 # the key file's client_email, whatever its domain; and no user at all
 oa2_expect 78 "$mistake client ID $sa_id" "$H" token selfmail
 cat >"$IT_DIR/etc/empty.conf" <<CONF
