@@ -156,6 +156,22 @@ out:
 /* How often the helper's end is looked for while a pipe stays open. */
 #define ENDED_CHECK_MS 100
 
+/* Has the helper ended?  Looks without reaping (reap() does that): only
+ * waitid() takes WNOWAIT (waitpid() fails with EINVAL).  si_pid stays 0
+ * while the child runs (POSIX leaves that unspecified; Linux zeroes it).
+ * A host that reaps its children itself leaves ECHILD, which means the
+ * same; EINTR means not known yet. */
+static int
+helper_ended(pid_t pid)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0)
+		return errno == ECHILD;
+	return si.si_pid != 0;
+}
+
 /* Wait until the helper ends or the deadline passes, without blocking
  * past it: a pidfd where the kernel has them, else short naps. */
 static void
@@ -179,23 +195,8 @@ wait_exit(pid_t pid, long long deadline)
 	}
 	if (errno == ESRCH)
 		return; /* already gone (and reaped by the host) */
-	/* Only waitid() takes WNOWAIT (waitpid() fails with EINVAL): look
-	 * without reaping, which reap() does.  si_pid stays 0 while the
-	 * child runs (POSIX leaves that unspecified; Linux zeroes it). */
-	while (deadline - oa2_now_ms() > 0) {
-		siginfo_t si;
-
-		memset(&si, 0, sizeof(si));
-		if (waitid(P_PID, (id_t)pid, &si,
-			WEXITED | WNOHANG | WNOWAIT) != 0) {
-			if (errno == EINTR)
-				continue;
-			return; /* ECHILD: the host reaps its children */
-		}
-		if (si.si_pid != 0)
-			return;
+	while (deadline - oa2_now_ms() > 0 && !helper_ended(pid))
 		nanosleep(&nap, NULL);
-	}
 }
 
 /* Reap our child only, by the deadline (then SIGKILL): a helper that
@@ -230,20 +231,6 @@ reap(pid_t pid, int killed, long long deadline, struct helper_result *res)
 		res->term_signal = WTERMSIG(status);
 }
 
-/* Has the helper ended?  Looks without reaping (reap() does that); a
- * host that reaps its children itself leaves ECHILD, which means the
- * same. */
-static int
-helper_ended(pid_t pid)
-{
-	siginfo_t si;
-
-	memset(&si, 0, sizeof(si));
-	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0)
-		return errno == ECHILD;
-	return si.si_pid != 0;
-}
-
 static void
 keep_first_line(
     struct helper_result *res, const char *p, size_t n, size_t *have)
@@ -275,6 +262,7 @@ helper_run(const char *helper, const char *mailbox, int timeout_ms,
 	size_t errhave = 0;
 	pid_t pid = -1;
 	ssize_t n;
+	long long checked; /* when the helper's end was last looked for */
 	int r, open_fds, ended;
 
 	memset(res, 0, sizeof(*res));
@@ -302,20 +290,27 @@ helper_run(const char *helper, const char *mailbox, int timeout_ms,
 	pfd[0].events = pfd[1].events = POLLIN;
 	open_fds = 2;
 	ended = 0;
+	checked = oa2_now_ms();
 	r = 0;
+	/* Once the helper has ended, what it wrote is in the pipes: read
+	 * that, then stop.  A process it left behind (one a
+	 * client_secret_command started) may hold a pipe open for longer,
+	 * or keep writing to it, and must not make its answer a timeout. */
 	while (open_fds > 0) {
-		long long left = deadline - oa2_now_ms();
+		long long now = oa2_now_ms(), left = deadline - now;
 		int i, pr;
 
+		if (!ended && now - checked >= ENDED_CHECK_MS) {
+			ended = helper_ended(pid);
+			checked = now;
+		}
 		if (left <= 0) {
-			res->timed_out = 1;
-			r = OA2_ERR_TIMEOUT;
+			if (!ended) {
+				res->timed_out = 1;
+				r = OA2_ERR_TIMEOUT;
+			}
 			break;
 		}
-		/* Once the helper has ended, what it wrote is in the pipes:
-		 * read that, then stop.  A process it left behind (one a
-		 * client_secret_command started) may hold a pipe open for
-		 * longer, and must not make its answer a timeout. */
 		pr = poll(pfd, 2,
 		    ended			? 0
 			: left > ENDED_CHECK_MS ? ENDED_CHECK_MS
@@ -329,7 +324,6 @@ helper_run(const char *helper, const char *mailbox, int timeout_ms,
 		if (pr == 0) {
 			if (ended)
 				break;
-			ended = helper_ended(pid);
 			continue;
 		}
 		for (i = 0; i < 2; i++) {
