@@ -40,6 +40,8 @@ oa2_import_free(struct oa2_import *im)
 {
 	oa2_buf_free(&im->client_secret);
 	oa2_buf_free(&im->refresh_token);
+	/* sasl-xoauth2's proxy may hold a password (refused, never kept) */
+	explicit_bzero(im->proxy, sizeof(im->proxy));
 }
 
 int

@@ -499,6 +499,7 @@ plan_make(const struct import_args *ia, struct oa2_import *im,
 		    strstr(im->proxy, "://") != NULL ? "" : "http://",
 		    im->proxy);
 		if (oa2_proxy_has_userinfo(pl->proxy)) {
+			explicit_bzero(pl->proxy, sizeof(pl->proxy));
 			say("account %s: %s's proxy holds a user name or "
 			    "password, which sasl-oauth2 does not send to "
 			    "proxies; remove them (or the proxy) from its "
