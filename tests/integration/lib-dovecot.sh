@@ -104,16 +104,23 @@ sink_start()
 		    "127.0.0.1:$SINK_PORT" 64 >"$IT_DIR/log/sink.log" 2>&1 </dev/null &
 		pid=$!
 		it_track "$pid"
-		it_wait_port "$SINK_PORT" 10
+		# until it listens, or says it cannot (a port taken by another
+		# socket, even one that does not listen: then another port)
+		for _ in $(seq 1 100); do
+			(exec 3<>"/dev/tcp/127.0.0.1/$SINK_PORT") 2>/dev/null && break
+			grep -q "fatal" "$IT_DIR/log/sink.log" && break
+			sleep 0.1
+		done
 		# (a fatal smtp-sink lingers a moment: ask its log too)
 		sleep 0.2
-		if it_alive "$pid" && ! grep -q "fatal" "$IT_DIR/log/sink.log"; then
+		if it_alive "$pid" && ! grep -q "fatal" "$IT_DIR/log/sink.log" &&
+		    (exec 3<>"/dev/tcp/127.0.0.1/$SINK_PORT") 2>/dev/null; then
 			SINK_PID=$pid
 			export SINK_PORT SINK_DIR SINK_PID
 			return 0
 		fi
 		grep -q "in use" "$IT_DIR/log/sink.log" && [ $picked = 1 ] ||
-		    it_fail "smtp-sink exited at start: $(tail -n 3 "$IT_DIR/log/sink.log")"
+		    it_fail "smtp-sink exited at start or does not listen on $SINK_PORT: $(tail -n 3 "$IT_DIR/log/sink.log")"
 		kill "$pid" 2>/dev/null || true
 		it_log "sink port $SINK_PORT was taken (attempt $attempt); another"
 	done

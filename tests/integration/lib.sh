@@ -132,12 +132,14 @@ it_setup()
 	return 0
 }
 
-# it_free_port: print a TCP port on 127.0.0.1 that nobody listens on now.
+# it_free_port: print a TCP port on 127.0.0.1 that nobody listens on now,
+# below Linux's ephemeral range (32768 up): a port there may be the local
+# end of a connection, which no listen test sees but which makes bind fail.
 it_free_port()
 {
 	local p
 	for _ in $(seq 1 200); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((20000 + RANDOM % 12768))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return 0
